@@ -148,6 +148,13 @@ class SafeZip:
                 return candidate
         return None
 
+    def size(self, name: str) -> int:
+        """Declared uncompressed size of member ``name`` in bytes."""
+        info = self._real.get(name)
+        if info is None:
+            raise FormatError(self.source, f"zip has no member {name!r}")
+        return info.file_size
+
     def read(self, name: str, *, limit: int = MAX_DECOMPRESSED) -> bytes:
         """Read one member, never more than its declared size (and ``limit``)."""
         info = self._real.get(name)
@@ -192,3 +199,5 @@ def parse_xml(data: bytes | str, source: Any, *, what: str = "XML"):
         raise FormatError(source, f"{what} refused: {type(exc).__name__} (entity expansion or external reference)") from None
     except SafeET.ParseError as exc:
         raise FormatError(source, f"{what} is not well-formed ({exc})") from None
+    except (LookupError, ValueError, UnicodeError) as exc:  # unknown encoding declared, bad bytes
+        raise FormatError(source, f"{what} cannot be decoded ({exc})") from None

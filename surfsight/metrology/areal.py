@@ -1,0 +1,154 @@
+"""``parameters()``: compute a set of areal parameters (ISO 25178-2) sharing intermediates.
+
+The expensive pieces (the centred valid heights, the sorted heights of the material ratio curve
+and its core line, the slopes, the autocorrelation function, the power spectrum, the feature
+segmentation) are built at most once per call, by an :class:`Intermediates` object that the call
+creates and hands explicitly to each parameter function. Nothing is cached on the surface: a
+caller who wants to reuse intermediates across calls creates an :class:`Intermediates` and passes
+it in.
+
+Examples
+--------
+>>> import numpy as np
+>>> from surfsight import Surface
+>>> x = np.arange(256) * 1e-6
+>>> s = Surface(np.tile(1e-6 * np.sin(2 * np.pi * x / 32e-6), (64, 1)), spacing=1e-6)
+>>> p = parameters(s, ["Sq", "Sa", "Smc(50)"])
+>>> round(p["Sq"] / 1e-6, 4), round(p["Sa"] / 1e-6, 4)
+(0.7071, 0.6366)
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any, Callable, Iterable
+
+from ..errors import ParameterError
+from ..surface import Surface
+from . import features, height, hybrid, material_ratio, psd, spatial
+from .registry import PARAMETERS, ParameterRequest, resolve
+
+__all__ = ["Intermediates", "parameters", "ParameterWarning"]
+
+
+class ParameterWarning(UserWarning):
+    """A parameter could not be computed and was reported as NaN (``on_error="nan"``)."""
+
+
+class Intermediates:
+    """Shared intermediate results for one surface, built on first use.
+
+    ``get(name)`` returns one of ``"values"`` (centred valid heights), ``"curve"``
+    (:class:`~surfsight.metrology.material_ratio.MaterialRatioCurve`), ``"core"``
+    (:class:`~surfsight.metrology.material_ratio.CoreLine`), ``"grads"``
+    (:class:`~surfsight.metrology.hybrid.Gradients`), ``"acf"``
+    (:class:`~surfsight.metrology.spatial.ACF`), ``"spectrum"``
+    (:class:`~surfsight.metrology.psd.Spectrum`, Hann window) and ``"features"``
+    (:class:`~surfsight.metrology.segmentation.FeatureSegmentation`, Wolf pruning at 5 % of Sz).
+
+    The object belongs to one surface; create a new one for another surface (or after changing
+    the heights).
+    """
+
+    def __init__(self, surface: Surface):
+        self.surface = surface
+        self._built: dict[str, Any] = {}
+        self._builders: dict[str, Callable[[], Any]] = {
+            "values": lambda: height.centred_heights(surface),
+            "curve": lambda: material_ratio.material_ratio_curve(surface, values=self.get("values")),
+            "core": lambda: material_ratio.core_line(self.get("curve")),
+            "grads": lambda: hybrid.gradients(surface),
+            "acf": lambda: spatial.autocorrelation(surface),
+            "spectrum": lambda: psd.psd_2d(surface),
+            "features": lambda: features.feature_segmentation(surface),
+        }
+
+    def get(self, name: str) -> Any:
+        """The intermediate ``name``, built now if not yet built."""
+        if name not in self._built:
+            try:
+                builder = self._builders[name]
+            except KeyError:
+                raise ParameterError(f"unknown intermediate {name!r}; known: {', '.join(self._builders)}") from None
+            self._built[name] = builder()
+        return self._built[name]
+
+    @property
+    def built(self) -> tuple[str, ...]:
+        """Names of the intermediates built so far."""
+        return tuple(self._built)
+
+
+def _surface_of(surface: Any) -> Surface:
+    if not isinstance(surface, Surface):
+        kind = getattr(surface, "kind", type(surface).__name__)
+        raise ParameterError(f"areal parameters need a Surface (a gridded height map); got a {kind}. "
+                             "Use surfsight.metrology.profile_parameters for a profile.")
+    return surface
+
+
+#: Keyword under which each intermediate is passed to a parameter function.
+_KEYWORDS = {"values": "values", "curve": "curve", "core": "core", "grads": "grads", "acf": "acf",
+             "spectrum": "spectrum", "features": "segmentation"}
+
+
+def _compute_one(req: ParameterRequest, surface: Surface, inter: Intermediates) -> float:
+    info = req.info
+    kwargs = {_KEYWORDS[need]: inter.get(need) for need in info.needs}
+    if req.argument is not None:
+        return float(info.function(surface, req.argument, **kwargs))
+    return float(info.function(surface, **kwargs))
+
+
+def parameters(surface: Surface, names: Iterable[str] | str | None = None, *,
+               on_error: str = "raise", intermediates: Intermediates | None = None) -> dict[str, float]:
+    """Compute areal parameters of ``surface`` (ISO 25178-2), sharing intermediates.
+
+    Parameters
+    ----------
+    surface
+        A levelled, filtered (scale-limited) :class:`~surfsight.surface.Surface`; NaN points are
+        handled as each parameter's documentation says.
+    names
+        ISO symbols (list or comma-separated string), e.g. ``["Sa", "Sq", "Sdr", "Vmc"]``, and
+        parametrised ones ``"Smr(1um)"``, ``"Smc(10)"``, ``"Vm(10)"``, ``"Vv(80)"``. ``None`` computes
+        :data:`~surfsight.metrology.registry.DEFAULT_NAMES` (every parameter without an argument,
+        feature parameters included).
+    on_error
+        ``"raise"`` (default): the first :class:`ParameterError` propagates. ``"nan"``: a parameter
+        that cannot be computed for this surface (e.g. Str on a surface with a strong lay) is
+        reported as NaN and a :class:`ParameterWarning` carrying the reason is issued.
+    intermediates
+        Reuse intermediates built by an earlier call on the same surface.
+
+    Returns
+    -------
+    dict
+        ``{name: value}`` in the order asked, values in the units of
+        :data:`~surfsight.metrology.registry.PARAMETERS`.
+    """
+    if on_error not in ("raise", "nan"):
+        raise ParameterError(f"parameters: on_error must be 'raise' or 'nan', got {on_error!r}")
+    requests = resolve(list(names) if names is not None and not isinstance(names, str) else names)
+    surface = _surface_of(surface)
+    inter = Intermediates(surface) if intermediates is None else intermediates
+    if inter.surface is not surface:
+        raise ParameterError("parameters: the intermediates given belong to another surface")
+
+    results: dict[str, float] = {}
+    for req in requests:
+        try:
+            results[req.key] = _compute_one(req, surface, inter)
+        except ParameterError as exc:
+            if on_error == "raise":
+                raise
+            warnings.warn(f"{req.key}: {exc}", ParameterWarning, stacklevel=2)
+            results[req.key] = math.nan
+    return results
+
+
+def describe(name: str) -> str:
+    """One line about a registered parameter: symbol, unit, reference, description."""
+    info = PARAMETERS[name]
+    return f"{info.name} [{info.unit}] {info.description} ({info.reference})"

@@ -1,0 +1,215 @@
+"""Spatial parameters of ISO 25178-2:2021, clause 4.3: Sal, Str (from the autocorrelation
+function), Ssw and Std (from the power spectrum), and the autocorrelation function itself.
+
+Autocorrelation function (ACF)
+------------------------------
+``acf(t) = sum z(x) z(x+t) / sum m(x) m(x+t)``, normalised to 1 at ``t = 0``, where ``z`` is the
+height minus the mean of the valid points, set to 0 at invalid points, and ``m`` is the validity
+mask (1 valid, 0 invalid). Both sums are computed with zero-padded FFTs (no wrap-around), so
+each lag is averaged over the pairs of *valid* points it actually joins: the overlap-normalised
+("unbiased") estimator, which for a complete grid is the estimator of surfalize 0.19.2.
+ISO 25178-2 writes the ACF as an integral over the definition area divided by the integral of
+``z**2``; the overlap normalisation is the finite-area reading of that integral, without the
+triangular taper the plain sum would add at large lags.
+
+Lags are evaluated up to half the field in each direction (``|tx| <= Lx/2``, ``|ty| <= Ly/2``):
+beyond that fewer than half the points overlap and the estimate is noise. This also lets the FFT
+be padded by half the field instead of doubling it.
+
+Sal and Str (threshold ``s = 0.2``, ISO 25178-3 default)
+-------------------------------------------------------
+The ACF is interpolated bilinearly along 360 rays (0.5 degree apart over 180 degrees; the ACF is
+point-symmetric) in physical units, and the first distance at which it falls to ``s`` is found on
+each ray by linear interpolation. ``Sal`` is the shortest such distance ("fastest decay"), ``Str``
+the shortest over the longest. If the ACF does not fall to ``s`` within the evaluated lags in
+some direction (a strong lay, or a field too small), Str is undefined and raises
+:class:`ParameterError` (surfalize returns NaN with a warning); Sal raises only if it decays in no
+direction.
+
+Std and Ssw
+-----------
+``Std`` is the angle of the maximum of the angular power spectrum (see :mod:`.psd`), in radians in
+``[0, pi)``, counter-clockwise from +x with +y along increasing row index, refined by a parabola
+through the maximum sector and its neighbours. It is the direction of the dominant wave vector,
+i.e. **perpendicular to the lay** (grooves along y give Std = 0). surfalize measures the angle
+with y pointing up the displayed map (row 0 at the top), so its value is ``180 deg - Std``.
+``Ssw`` is the wavelength ``1/|f|`` of the largest value of the power spectrum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.fft
+from scipy import ndimage
+
+from ..errors import ParameterError
+from ..surface import Surface
+from .height import _source
+from .psd import WORKERS, Spectrum, angular_spectrum, psd_2d
+
+__all__ = ["ACF", "autocorrelation", "decay_lengths", "Sal", "Str", "Std", "Ssw"]
+
+#: Number of rays over 180 degrees used to find the decay of the ACF.
+RAYS = 360
+
+
+@dataclass(frozen=True)
+class ACF:
+    """Areal autocorrelation function on a grid of lags.
+
+    Attributes
+    ----------
+    values
+        ``(2*hy + 1, 2*hx + 1)`` array, 1 at the centre ``[hy, hx]`` (zero lag); ``values[i, j]`` is
+        the ACF at lag ``ty = (i - hy) * dy``, ``tx = (j - hx) * dx``.
+    spacing
+        ``(dy, dx)`` of the lag grid, metres.
+    source
+        Name of the surface, for messages.
+    """
+
+    values: np.ndarray
+    spacing: tuple[float, float]
+    source: str = "surface"
+
+    @property
+    def centre(self) -> tuple[int, int]:
+        return self.values.shape[0] // 2, self.values.shape[1] // 2
+
+
+def _lags(full: np.ndarray, hy: int, hx: int) -> np.ndarray:
+    """Cut lags -h..h out of a circular correlation (zero lag at [0, 0])."""
+    rows = np.r_[full.shape[0] - hy:full.shape[0], 0:hy + 1]
+    cols = np.r_[full.shape[1] - hx:full.shape[1], 0:hx + 1]
+    return full[np.ix_(rows, cols)]
+
+
+def _correlate(a: np.ndarray, shape: tuple[int, int], hy: int, hx: int) -> np.ndarray:
+    f = scipy.fft.rfft2(a, s=shape, workers=WORKERS)
+    p = f.real * f.real
+    p += f.imag * f.imag
+    return _lags(scipy.fft.irfft2(p, s=shape, workers=WORKERS), hy, hx)
+
+
+def autocorrelation(surface: Surface) -> ACF:
+    """The overlap-normalised ACF of the valid heights (see the module notes)."""
+    z = surface.heights
+    ny, nx = z.shape
+    if ny < 3 or nx < 3:
+        raise ParameterError(f"{_source(surface)}: the autocorrelation needs at least 3 x 3 points, got {z.shape}")
+    hy, hx = ny // 2, nx // 2
+    shape = (scipy.fft.next_fast_len(ny + hy, real=True), scipy.fft.next_fast_len(nx + hx, real=True))
+    if surface.has_invalid:
+        valid = ~np.isnan(z)
+        if valid.sum() < 2:
+            raise ParameterError(f"{_source(surface)}: too few valid points for an autocorrelation")
+        data = np.where(valid, z - z[valid].mean(), 0.0)
+        num = _correlate(data, shape, hy, hx)
+        den = np.rint(_correlate(valid.astype(np.float64), shape, hy, hx))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            acf = np.where(den > 0, num / np.maximum(den, 1.0), np.nan)
+    else:
+        data = z - z.mean()
+        num = _correlate(data, shape, hy, hx)
+        count_y = ny - np.abs(np.arange(-hy, hy + 1))
+        count_x = nx - np.abs(np.arange(-hx, hx + 1))
+        acf = num / count_y[:, None] / count_x[None, :]
+    zero = acf[hy, hx]
+    if not zero > 0:
+        raise ParameterError(f"{_source(surface)}: the autocorrelation is undefined for a flat surface (Sq = 0)")
+    acf /= zero
+    return ACF(acf, (surface.dy, surface.dx), _source(surface))
+
+
+def decay_lengths(acf: ACF, s: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
+    """Distance (m) at which the ACF first falls to ``s`` along each of :data:`RAYS` directions.
+
+    Returns
+    -------
+    angles, lengths
+        Ray angles (rad, counter-clockwise from +x, +y along rows) and decay lengths; ``inf``
+        where the ACF stays above ``s`` out to the edge of the evaluated lags.
+    """
+    if not 0.0 < s < 1.0:
+        raise ParameterError(f"{acf.source}: the ACF threshold s must lie strictly between 0 and 1, got {s!r}")
+    values = acf.values
+    cy, cx = acf.centre
+    dy, dx = acf.spacing
+    above = values > s
+    above[np.isnan(values)] = False
+    labels, _ = ndimage.label(above)
+    lobe = labels == labels[cy, cx]
+    rows, cols = np.nonzero(lobe)
+    reach = float(np.sqrt(((rows - cy) * dy) ** 2 + ((cols - cx) * dx) ** 2).max()) if rows.size else 0.0
+    step = min(dx, dy)
+    nsteps = int(np.ceil(reach / step)) + 3
+    angles = np.arange(RAYS) * (np.pi / RAYS)
+    radii = np.arange(nsteps + 1) * step
+    py = cy + np.outer(np.sin(angles), radii) / dy
+    px = cx + np.outer(np.cos(angles), radii) / dx
+    inside = (py >= 0) & (py <= values.shape[0] - 1) & (px >= 0) & (px <= values.shape[1] - 1)
+    filled = np.where(np.isnan(values), 1.0, values)  # no-overlap lags never count as a decay
+    samples = ndimage.map_coordinates(filled, [py.ravel(), px.ravel()], order=1, mode="nearest")
+    samples = samples.reshape(py.shape)
+    below = (samples <= s) & inside
+    first = np.argmax(below, axis=1)
+    found = below[np.arange(RAYS), first]
+    lengths = np.full(RAYS, np.inf)
+    k = first[found]
+    a0 = samples[found, k - 1]
+    a1 = samples[found, k]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.where(a0 > a1, (a0 - s) / (a0 - a1), 1.0)
+    lengths[found] = radii[k - 1] + np.clip(t, 0.0, 1.0) * step
+    # A ray that leaves the evaluated lags while still above s does not decay.
+    return angles, lengths
+
+
+def Sal(surface: Surface, s: float = 0.2, *, acf: ACF | None = None) -> float:
+    """Autocorrelation length, ISO 25178-2:2021 4.3.2: the shortest lag at which the ACF falls to ``s`` (m)."""
+    a = autocorrelation(surface) if acf is None else acf
+    _, lengths = decay_lengths(a, s)
+    finite = lengths[np.isfinite(lengths)]
+    if finite.size == 0:
+        raise ParameterError(f"{a.source}: Sal is undefined: the autocorrelation does not fall to s = {s} "
+                             "within half the field in any direction (field too small for the texture)")
+    return float(finite.min())
+
+
+def Str(surface: Surface, s: float = 0.2, *, acf: ACF | None = None) -> float:
+    """Texture aspect ratio, ISO 25178-2:2021 4.3.3: fastest over slowest decay length of the ACF (0..1)."""
+    a = autocorrelation(surface) if acf is None else acf
+    _, lengths = decay_lengths(a, s)
+    if not np.isfinite(lengths).all():
+        raise ParameterError(f"{a.source}: Str is undefined: the autocorrelation does not fall to s = {s} "
+                             "within half the field in at least one direction (a strong lay or a field too "
+                             "small); see Std for the lay direction")
+    return float(lengths.min() / lengths.max())
+
+
+def Std(surface: Surface, *, spectrum: Spectrum | None = None, step: float = np.deg2rad(0.5)) -> float:
+    """Texture direction, ISO 25178-2:2021 4.3.5 (rad, ``[0, pi)``): the angle of the maximum of the
+    angular power spectrum, i.e. of the dominant wave vector (perpendicular to the lay)."""
+    angles, power = angular_spectrum(surface, step=step, spectrum=spectrum)
+    if not power.max() > 0:
+        raise ParameterError(f"{_source(surface)}: Std is undefined for a flat surface")
+    i = int(np.argmax(power))
+    n = power.size
+    p0, p1, p2 = power[(i - 1) % n], power[i], power[(i + 1) % n]
+    denom = p0 - 2 * p1 + p2
+    shift = 0.5 * (p0 - p2) / denom if denom < 0 else 0.0
+    return float((angles[i] + shift * (np.pi / n)) % np.pi)
+
+
+def Ssw(surface: Surface, *, spectrum: Spectrum | None = None) -> float:
+    """Dominant spatial wavelength, ISO 25178-2:2021 4.3.4: ``1/|f|`` at the largest PSD value (m)."""
+    sp = psd_2d(surface) if spectrum is None else spectrum
+    psd = sp.psd.copy()
+    psd[0, 0] = 0.0
+    i, j = np.unravel_index(int(np.argmax(psd)), psd.shape)
+    f = float(np.hypot(sp.fy[i], sp.fx[j]))
+    if not f > 0 or not psd[i, j] > 0:
+        raise ParameterError(f"{_source(surface)}: Ssw is undefined for a flat surface")
+    return 1.0 / f
