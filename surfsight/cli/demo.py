@@ -30,15 +30,19 @@ def demo(
         from .info import info
 
         info(x3p, None, False)
-        try:
-            from ..metrology import level_plane, parameters
-        except ImportError:  # pragma: no cover - metrology is part of the package
-            parameters = None
-        if parameters is not None:
-            values = parameters(level_plane(surface), names=["Sa", "Sq", "Ssk", "Sku", "Sz", "Sdq", "Sdr", "Sal", "Str"])
-            from .params import print_table
+        from ..metrology import level_plane
+        from .params import _areal, _display
 
-            print_table(values, title="ISO 25178-2 parameters (plane levelled)")
+        rows = _areal(level_plane(surface), "Sa,Sq,Ssk,Sku,Sz,Sdq,Sdr,Sal,Str,Std,Sk,Spk,Svk,Vmp,Vvv", None, None)
+        from rich.table import Table
+
+        table = Table(title="ISO 25178-2 parameters (plane levelled, no filter)")
+        for column in ("parameter", "value", "unit", "meaning"):
+            table.add_column(column)
+        for key, value, unit, description, reason in rows:
+            text, symbol = _display(value, unit)
+            table.add_row(key, text, symbol, reason or description)
+        console.print(table)
         picture = draw(surface, out / "example.png", title="built-in example: ground surface with a scratch")
     console.print(f"picture: {picture}")
 

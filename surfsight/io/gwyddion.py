@@ -24,10 +24,11 @@ Conventions of this reader
 * Heights come out in metres: a ``z`` unit that is a length (``m``, ``nm``, ``um``...) is converted;
   any other ``z`` unit (``V``, ``deg``, ``N``...) leaves the values as stored and is reported in
   ``metadata["z_unit"]`` (such channels are signals, not heights).
-* ``channel=None`` picks the height channel: the first channel (in ``/N`` order) whose title
-  contains "height", "topography" or "zsensor"/"z sensor"; failing that the first channel whose
-  ``z`` unit is a length; failing that channel 0. ``channel`` may be a title (exact, then
-  case-insensitive) or a channel number (``"3"`` or ``"/3/data"``).
+* ``channel=None`` picks the height channel among the channels whose ``z`` unit is a length: the
+  first (in ``/N`` order) whose title contains "height", "topography" or "zsensor"/"z sensor",
+  else the first of them; a file with no length channel is refused rather than returning, say,
+  volts as heights. ``channel`` may be a title (exact, then case-insensitive) or a channel number
+  (``"3"`` or ``"/3/data"``); any channel can be read that way.
 * A Gwyddion mask marks pixels for any purpose (grains, selections, invalid data); it is returned
   as the boolean layer ``"mask"`` and never turns heights into NaN.
 """
@@ -247,14 +248,14 @@ def _pick_channel(channels: dict[int, str], root: GwyObject, channel: str | None
     if not channels:
         raise FormatError(source, "the file holds no image channel (no /N/data GwyDataField)")
     if channel is None:
-        for number, title in channels.items():
-            low = title.lower()
-            if any(word in low for word in _HEIGHT_WORDS):
+        lengths = [n for n in channels if _length_scale(_unit_string(root[f"/{n}/data"], "si_unit_z")) is not None]
+        for number in lengths:
+            if any(word in channels[number].lower() for word in _HEIGHT_WORDS):
                 return number
-        for number in channels:
-            if _length_scale(_unit_string(root[f"/{number}/data"], "si_unit_z")) is not None:
-                return number
-        return next(iter(channels))
+        if lengths:
+            return lengths[0]
+        raise FormatError(source, "no channel has a length as its z unit, so none holds heights; channels are: "
+                                  f"{', '.join(channels.values())}; read one explicitly with channel=")
     for number, title in channels.items():
         if title == channel:
             return number

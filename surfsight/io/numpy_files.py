@@ -194,7 +194,8 @@ def read_npz(path: Path, channel: str | None = None, spacing=None) -> Surface | 
     try:
         if not npz.members:
             raise FormatError(path, "the .npz archive holds no .npy arrays")
-        if channel is None and ("heights" in npz.members or "points" in npz.members):
+        surfsight_layout = "heights" in npz.members or "points" in npz.members
+        if surfsight_layout and channel in (None, "heights", "points"):
             return _read_surfsight(npz, spacing)
         names = sorted(npz.members)
         if channel is None:

@@ -100,9 +100,14 @@ def decompress_zlib(data: bytes, expected: int | None, source: Any, *, what: str
     return out
 
 
+#: Largest expansion accepted for gzip-compressed text; number matrices compress 3-20x.
+MAX_TEXT_RATIO = 200
+
+
 def gunzip(data: bytes, source: Any, *, limit: int = MAX_DECOMPRESSED) -> bytes:
-    """Decompress a gzip stream with a size and ratio cap."""
-    cap = min(limit, max(len(data), 1) * MAX_RATIO)
+    """Decompress a gzip stream with a size and ratio cap (``MAX_TEXT_RATIO``): memory stays
+    below 200 times the compressed size even when the gzip trailer lies."""
+    cap = min(limit, max(len(data), 1024) * MAX_TEXT_RATIO)
     out = decompress_zlib(data, None, source, what="gzip stream", wbits=16 + zlib.MAX_WBITS, limit=cap)
     return out
 

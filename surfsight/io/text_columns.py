@@ -41,7 +41,7 @@ import numpy as np
 from ..errors import FormatError
 from ..surface import PointCloud, Profile, Surface
 from .safety import MAX_POINTS
-from .text_matrix import read_text_bytes
+from .text_matrix import MATRIX_KEYS, read_text_bytes
 from .text_numbers import (UNITLESS_RULE, binary_at, head_lines, length_factor, numeric_line, parse_block,
                            split_header, unitless_factor)
 
@@ -229,7 +229,7 @@ def sniff_columns(head: bytes, path: Path | None) -> bool:
     """Text whose first data lines hold two or three numbers each (after an optional header
     of comments or column titles) and no matrix header."""
     try:
-        if not head or binary_at(head) is not None:
+        if not head or binary_at(head) is not None or MATRIX_KEYS.search(head):
             return False
         lines = head_lines(head)
         complete = lines[:-1] if len(head) >= 4096 else lines

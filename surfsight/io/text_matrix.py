@@ -47,8 +47,8 @@ import numpy as np
 from ..errors import FormatError
 from ..surface import Profile, Surface
 from .safety import MAX_DECOMPRESSED, MAX_RATIO, check_grid, gunzip, read_all
-from .text_numbers import (UNITLESS_RULE, binary_at, decode, head_lines, length_factor, normalise_newlines,
-                           numeric_line, parse_block, split_header, unitless_factor)
+from .text_numbers import (UNITLESS_RULE, binary_at, head_lines, length_factor, numeric_line, parse_block,
+                           split_header, unitless_factor)
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -179,7 +179,7 @@ def read_matrix(path: Path, channel: str | None = None, spacing: Any = None) -> 
     meta: dict[str, Any] = {"channel": name, "channels": [name], "header": dict(fields)}
 
     # heights
-    if "height conversion factor (-> m)" in fields or any(k.startswith("height conversion factor") for k in fields):
+    if any(k.startswith("height conversion factor") for k in fields):
         key = next(k for k in fields if k.startswith("height conversion factor"))
         factor_value, _ = _quantity(path, fields, key)
         unit_match = re.search(r"\(\s*->\s*([^)]*)\)", key)
@@ -238,7 +238,7 @@ def read_matrix(path: Path, channel: str | None = None, spacing: Any = None) -> 
 
 # --- detection ----------------------------------------------------------------------------------
 
-_MATRIX_KEYS = re.compile(rb"^\s*#?\s*(channel|width|height|value units)\s*:|^\s*h\s*=\s*\d+\s+w\s*=\s*\d+|"
+MATRIX_KEYS = re.compile(rb"^\s*#?\s*(channel|width|height|value units)\s*:|^\s*h\s*=\s*\d+\s+w\s*=\s*\d+|"
                           rb"height conversion factor", re.IGNORECASE | re.MULTILINE)
 
 
@@ -252,8 +252,8 @@ def sniff_matrix(head: bytes, path: Path | None) -> bool:
             head = peek_gzip(head)
         if not head or binary_at(head) is not None:
             return False
-        if _MATRIX_KEYS.search(head):
-            return _has_numbers_or_is_cut(head)
+        if MATRIX_KEYS.search(head):
+            return True
         for line in head_lines(head)[:200]:
             stripped = line.strip()
             if not stripped or stripped.startswith(b"#"):
@@ -265,8 +265,3 @@ def sniff_matrix(head: bytes, path: Path | None) -> bool:
         return False
     except Exception:  # sniffers never raise
         return False
-
-
-def _has_numbers_or_is_cut(head: bytes) -> bool:
-    text = decode(normalise_newlines(head))
-    return any(ch.isdigit() for ch in text)

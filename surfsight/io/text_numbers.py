@@ -176,10 +176,9 @@ def parse_block(source: Any, block: bytes, first_line: int, *, what: str = "data
         raise FormatError(source, f"{what}: no numbers found (empty data section)")
     if n_tokens > max_points:
         raise FormatError(source, f"{what}: {n_tokens} values, more than the {max_points:.3g} surfsight accepts")
-    newline = raw == 10
-    line_index = np.cumsum(newline)  # index of the line each byte belongs to (newlines end their line)
-    line_index[newline] -= 1
-    counts = np.bincount(line_index[starts], minlength=int(line_index[-1]) + 1 if raw.size else 1)
+    # 0-based line of each token: the number of newlines before its first byte
+    token_lines = np.searchsorted(np.flatnonzero(raw == 10), np.flatnonzero(starts))
+    counts = np.bincount(token_lines)
     used = np.flatnonzero(counts)
     row_counts = counts[used]
     expected = int(row_counts[0]) if columns is None else int(columns)

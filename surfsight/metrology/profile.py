@@ -47,9 +47,9 @@ __all__ = [
     "mean_width",
     "slope_7point",
     "rms_slope",
-    "material_ratio",
-    "material_ratio_height",
-    "material_ratio_curve",
+    "profile_material_ratio",
+    "profile_material_ratio_height",
+    "profile_material_ratio_curve",
     "rk_parameters",
 ]
 
@@ -244,7 +244,7 @@ def _element_widths(z: np.ndarray, dx: float, h_min: float, w_min: float) -> lis
     return list(np.diff(starts)) if len(starts) > 1 else []
 
 
-def material_ratio_curve(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def profile_material_ratio_curve(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Abbott-Firestone curve (ISO 21920-2, 5.6 / ISO 13565-2): ``(ratio, height)``.
 
     Heights sorted from the highest down; ``ratio[i] = (i + 0.5) / n`` (0..1).
@@ -253,14 +253,14 @@ def material_ratio_curve(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (np.arange(v.size) + 0.5) / v.size, v
 
 
-def material_ratio(z: np.ndarray, c: float) -> float:
+def profile_material_ratio(z: np.ndarray, c: float) -> float:
     """``Xmr(c)``: fraction of the evaluation length where the profile is at or above height ``c``."""
     v = _valid(np.asarray(z, dtype=np.float64), "Rmr")
     return float(np.mean(v >= c))
 
 
-def material_ratio_height(z: np.ndarray, ratio: float) -> float:
-    """Inverse of :func:`material_ratio`: the height ``c`` at which the material ratio is ``ratio`` (0..1)."""
+def profile_material_ratio_height(z: np.ndarray, ratio: float) -> float:
+    """Inverse of :func:`profile_material_ratio`: the height ``c`` at which the material ratio is ``ratio`` (0..1)."""
     if not 0.0 <= ratio <= 1.0:
         raise InputError(f"material ratio must be within 0..1, got {ratio!r}")
     v = _valid(np.asarray(z, dtype=np.float64), "Rmc")
@@ -279,7 +279,7 @@ def rk_parameters(z: np.ndarray, *, window: float = 0.4) -> dict[str, float]:
     triangles with the areas ``A1`` (peaks above the core) and ``A2`` (valleys below it).
     Ratios are fractions (0..1).
     """
-    ratio, h = material_ratio_curve(z)
+    ratio, h = profile_material_ratio_curve(z)
     n = h.size
     w = int(round(window * n))
     if n < 10 or w < 2:
@@ -345,8 +345,8 @@ def _profile_values(z: np.ndarray, dx: float, prefix: str, wanted: list[str], se
         if s == "dq":
             return rms_slope(z, dx)
         if s == "mr":
-            return material_ratio(z, rmr_c)
-        return material_ratio_height(z, rdc[0]) - material_ratio_height(z, rdc[1])  # "dc"
+            return profile_material_ratio(z, rmr_c)
+        return profile_material_ratio_height(z, rdc[0]) - profile_material_ratio_height(z, rdc[1])  # "dc"
 
     for s in suffixes:
         try:
@@ -389,7 +389,7 @@ def profile_parameters(profile: Profile, names: Iterable[str] | None = None, lam
     rmr_c
         Height (metres, from the mean line) at which ``Xmr`` is evaluated (default 0: material
         ratio at the mean line). ISO 4287 measured ``c`` down from the highest peak; use
-        :func:`material_ratio` directly for that.
+        :func:`profile_material_ratio` directly for that.
     rdc
         Material ratios ``(Rmr1, Rmr2)`` of ``Xdc = c(Rmr1) - c(Rmr2)``; 20 % and 80 % by default.
     details

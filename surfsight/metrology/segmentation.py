@@ -399,6 +399,21 @@ def _boundary_pairs(labels: np.ndarray, w: np.ndarray, any_invalid: bool):
     return np.concatenate(la_parts), np.concatenate(lb_parts), np.concatenate(pour_parts)
 
 
+def _unique_pairs(a: np.ndarray, b: np.ndarray, pour: np.ndarray, n: int):
+    """One entry per pair of neighbouring motifs (``a < b``) with the lowest pass height between them."""
+    low = np.minimum(a, b)
+    high = np.maximum(a, b)
+    key = low * np.int64(n) + high
+    order = np.argsort(key)
+    key = key[order]
+    start = np.empty(key.size, dtype=bool)
+    start[:1] = True
+    np.not_equal(key[1:], key[:-1], out=start[1:])
+    first = np.flatnonzero(start)
+    lowest = np.minimum.reduceat(pour[order], first) if first.size else pour[:0]
+    return low[order[first]], high[order[first]], lowest
+
+
 def _lowest_saddles(a: np.ndarray, b: np.ndarray, pour: np.ndarray, n: int):
     """For motifs 0..n-1: the lowest pass height over their boundary pairs and the motif across it
     (-1 and +inf for a motif without neighbour)."""
@@ -429,6 +444,8 @@ class _Merger:
         self.pit = pit
         self.pit_at = pit_at
         self.points = None  # set by the caller when area pruning is needed
+        if a.size:
+            a, b, pour = _unique_pairs(a, b, pour, n)
         self.a, self.b, self.pour = a, b, pour
 
     def merge(self, members: np.ndarray, partners: np.ndarray) -> None:
@@ -490,7 +507,7 @@ def _segment_one(w: np.ndarray, down: np.ndarray, valid: np.ndarray, edge: np.nd
         merger.by_area(min_points)
 
     m = merger.n
-    lookup = np.zeros(n + 1, dtype=np.int32)
+    lookup = np.zeros(n + 1, dtype=np.intp)  # intp labels: np.bincount is several times faster on them
     lookup[1:] = merger.motif_of_basin + 1
     labels = lookup[basin_labels]
     dy, dx = spacing
@@ -523,6 +540,6 @@ def _segment_one(w: np.ndarray, down: np.ndarray, valid: np.ndarray, edge: np.nd
     if edge is not None:
         inside &= ~edge.ravel()[merger.pit_at]
     sign = -1.0 if kind == "hills" else 1.0
-    return Motifs(kind=kind, labels=labels, extrema=extrema, heights=sign * merger.pit,
+    return Motifs(kind=kind, labels=labels.astype(np.int32), extrema=extrema, heights=sign * merger.pit,
                   saddles=sign * saddle_w, areas=counts * cell, volumes=volumes, complete=complete,
                   extremum_valid=inside, threshold=threshold, spacing=spacing)

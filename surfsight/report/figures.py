@@ -52,8 +52,7 @@ def height_map_figure(surface: Surface, title: str | None = None, *, overlay: np
     lat_unit, lat_scale = length_unit(max(lx, ly))
     zc = zd - np.nanmean(zd)
     z_unit, z_scale = length_unit(np.nanmax(np.abs(zc)) or 1e-9)
-    cmap = plt.get_cmap("viridis").copy()
-    cmap.set_bad(INVALID_COLOUR)
+    cmap = plt.get_cmap("viridis").with_extremes(bad=INVALID_COLOUR)
     aspect_ratio = ly / lx
     fig, ax = plt.subplots(figsize=(7.5, max(2.5, min(9.0, 6.5 * aspect_ratio + 1.0))), dpi=120)
     lo, hi = np.nanpercentile(zc, [0.5, 99.5])

@@ -2,21 +2,33 @@
 
 Three families, all returning a :class:`~surfsight.surface.Surface` in metres:
 
-* Gaussian random fields with a Gaussian or exponential autocorrelation function and an
-  anisotropy (correlation lengths along and across a lay direction), made by filtering white
-  noise in Fourier space with the square root of the target power spectral density
-  (the spectral method; Hu & Tonder, Int. J. Mach. Tools Manuf. 32 (1992) 83;
-  Persson et al., J. Phys.: Condens. Matter 17 (2005) R1).
+* Random fields with a Gaussian or exponential autocorrelation function (ACF) and an anisotropy
+  (correlation lengths along and across a lay direction), made by the spectral method: the
+  target ACF is sampled on the periodic lag grid, its discrete Fourier transform gives the power
+  spectrum, and the field is the inverse transform of ``sqrt(PSD)`` with random phases
+  (Hu & Tonder, Int. J. Mach. Tools Manuf. 32 (1992) 83; Persson et al., J. Phys.: Condens.
+  Matter 17 (2005) R1). With ``amplitudes="fixed"`` (default) every Fourier amplitude is exactly
+  ``sqrt(PSD)`` and only the phases are random, so the periodic ACF of every realisation *is*
+  the target and Sal/Str scatter little between seeds; ``amplitudes="random"`` also draws the
+  amplitudes (Rayleigh), a stationary Gaussian random field in the strict sense.
 * Self-affine (fractal) surfaces: PSD ``C(q) ∝ q^-2(1+H)`` above a roll-off wavenumber and
   flat below it (Jacobs, Junge & Pastewka, Surf. Topogr.: Metrol. Prop. 5 (2017) 013001).
 * Non-Gaussian heights with a target skewness and kurtosis by a Johnson translation
-  ``z = f(g)`` of a Gaussian field ``g`` (Johnson, Biometrika 36 (1949) 149; applied to
-  surfaces by Manesh et al., Tribol. Int. 43 (2010) 1213 among others).
+  ``z = f(g)`` of the Gaussian field ``g`` (Johnson, Biometrika 36 (1949) 149; applied to
+  surfaces by Manesh et al., Tribol. Int. 43 (2010) 1213). ``texture()`` applies it to the
+  *ranks* of ``g`` (``z_i = f(Φ⁻¹((r_i + ½)/N))``) with ``f`` fitted to the moments of exactly
+  those N quantiles, so Ssk and Sku of every realisation equal the targets. The translation
+  lowers correlations: with ``f = Σ c_k He_k / sqrt(k!)`` (Hermite expansion),
+  ``corr(f(g1), f(g2)) = Σ c_k² ρ^k / Σ c_k²`` for ``corr(g1, g2) = ρ``; the Gaussian field is
+  therefore built to reach the threshold ``ρ*`` that maps to 0.2, so Sal and Str still land on
+  target.
 
-Targets are stated in ISO 25178-2 terms: ``Sq`` (rms height), ``Sal`` (fastest decay
-autocorrelation length at threshold s = 0.2), ``Str`` (texture aspect ratio, 0..1), ``lay``
-(direction of the lay, radians from the x axis, counter-clockwise when y points down the rows),
-``Ssk`` and ``Sku``.
+Targets are stated in ISO 25178-2 terms and mean what :mod:`surfsight.metrology` measures:
+``Sq`` (rms height), ``Sal`` (fastest decay autocorrelation length at threshold s = 0.2),
+``Str`` (texture aspect ratio, 0..1), ``Std`` (texture direction: the angle of the dominant
+wave vector, **perpendicular to the lay**, radians counter-clockwise from +x with +y along
+increasing row index), ``Ssk`` and ``Sku``. ``lay`` gives the lay direction itself
+(``lay = Std + π/2``).
 """
 
 from __future__ import annotations
@@ -46,77 +58,130 @@ def _grid_shape(size: int | tuple[int, int]) -> tuple[int, int]:
     return shape  # type: ignore[return-value]
 
 
-def _wavenumbers(shape: tuple[int, int], spacing: tuple[float, float], lay: float):
-    """Spatial frequencies (cycles/m) along and across the lay for an FFT grid."""
-    fy = np.fft.fftfreq(shape[0], d=spacing[0])[:, None]
-    fx = np.fft.fftfreq(shape[1], d=spacing[1])[None, :]
+def _spacing2(spacing: float | tuple[float, float]) -> tuple[float, float]:
+    out = (float(spacing), float(spacing)) if np.ndim(spacing) == 0 else tuple(map(float, spacing))  # type: ignore[arg-type]
+    if len(out) != 2 or not all(math.isfinite(s) and s > 0 for s in out):
+        raise InputError(f"texture: spacing must be positive metres, got {spacing!r}")
+    return out  # type: ignore[return-value]
+
+
+def _rotated(u: np.ndarray, v: np.ndarray, lay: float) -> tuple[np.ndarray, np.ndarray]:
+    """Components of vectors ``(x=u, y=v)`` along and across the lay direction."""
     c, s = math.cos(lay), math.sin(lay)
-    along = fx * c + fy * s
-    across = -fx * s + fy * c
-    return along, across
+    return u * c + v * s, -u * s + v * c
 
 
-def correlation_lengths(Sal: float, Str: float, acf: str) -> tuple[float, float]:
-    """Correlation lengths ``(tau_along, tau_across)`` of the model ACF that give ``Sal`` and ``Str``.
+def _lags(shape: tuple[int, int], spacing: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Minimum-image lags (metres) of the periodic grid, ``(ty[:, None], tx[None, :])``."""
+    ny, nx = shape
+    ty = (np.fft.fftfreq(ny) * ny)[:, None] * spacing[0]
+    tx = (np.fft.fftfreq(nx) * nx)[None, :] * spacing[1]
+    return ty, tx
+
+
+def correlation_lengths(Sal: float, Str: float, acf: str, threshold: float = ACF_THRESHOLD) -> tuple[float, float]:
+    """Correlation lengths ``(tau_along, tau_across)`` of the model ACF that fall to ``threshold``
+    at ``Sal / Str`` along the lay and at ``Sal`` across it.
 
     For ``R(r) = exp(-(r/tau)^2)`` the ACF falls to s at ``r = tau sqrt(ln 1/s)``; for
-    ``R(r) = exp(-r/tau)`` at ``r = tau ln 1/s``. ``Sal`` is the fastest-decay length (across the
-    lay); ``Str = Sal / longest decay length``.
+    ``R(r) = exp(-r/tau)`` at ``r = tau ln 1/s``.
     """
     if not (0 < Str <= 1):
         raise InputError(f"texture: Str must be in (0, 1], got {Str}")
-    if Sal <= 0:
+    if not (Sal > 0 and math.isfinite(Sal)):
         raise InputError(f"texture: Sal must be positive, got {Sal}")
-    factor = math.sqrt(math.log(1 / ACF_THRESHOLD)) if acf == "gaussian" else math.log(1 / ACF_THRESHOLD)
+    if acf == "gaussian":
+        factor = math.sqrt(math.log(1 / threshold))
+    elif acf == "exponential":
+        factor = math.log(1 / threshold)
+    else:
+        raise InputError(f"texture: acf must be 'gaussian' or 'exponential', got {acf!r}")
     across = Sal / factor
     return across / Str, across
 
 
+def model_acf(shape: tuple[int, int], spacing: tuple[float, float], *, acf: str = "gaussian", Sal: float,
+              Str: float = 1.0, lay: float = 0.0, threshold: float = ACF_THRESHOLD) -> np.ndarray:
+    """The model ACF on the periodic lag grid (zero lag at ``[0, 0]``)."""
+    tau_along, tau_across = correlation_lengths(Sal, Str, acf, threshold)
+    ty, tx = _lags(shape, spacing)
+    along, across = _rotated(tx, ty, lay)
+    r2 = (along / tau_along) ** 2 + (across / tau_across) ** 2
+    return np.exp(-r2) if acf == "gaussian" else np.exp(-np.sqrt(r2))
+
+
+def _phases(shape: tuple[int, int], rng: np.random.Generator, amplitudes: str) -> np.ndarray:
+    """Half-plane Fourier coefficients of white noise: unit modulus (random phase only, with the
+    Hermitian symmetry of a real field) or as drawn (Rayleigh amplitudes)."""
+    noise = np.fft.rfft2(rng.standard_normal(shape))
+    if amplitudes == "fixed":
+        modulus = np.abs(noise)
+        noise /= np.where(modulus > 0, modulus, 1.0)
+    elif amplitudes != "random":
+        raise InputError(f"texture: amplitudes must be 'fixed' or 'random', got {amplitudes!r}")
+    return noise
+
+
+def _standardised(field: np.ndarray, what: str) -> np.ndarray:
+    field -= field.mean()
+    std = field.std()
+    if not std > 0:
+        raise InputError(f"texture: {what} leaves no variance on this grid; check the lengths against size and spacing")
+    field /= std
+    return field
+
+
+def field_from_acf(acf_values: np.ndarray, rng: np.random.Generator, amplitudes: str = "fixed") -> np.ndarray:
+    """Zero-mean, unit-variance periodic field whose circular ACF is ``acf_values`` (where the
+    DFT of ``acf_values`` is non-negative; negative lobes are clipped)."""
+    psd = np.clip(np.fft.rfft2(acf_values).real, 0.0, None)
+    psd[0, 0] = 0.0
+    field = np.fft.irfft2(_phases(acf_values.shape, rng, amplitudes) * np.sqrt(psd), s=acf_values.shape)
+    return _standardised(field, "the autocorrelation")
+
+
 def gaussian_field(shape: tuple[int, int], spacing: tuple[float, float], rng: np.random.Generator, *,
-                   acf: str = "gaussian", Sal: float, Str: float = 1.0, lay: float = 0.0) -> np.ndarray:
-    """A zero-mean, unit-variance Gaussian random field with the given ACF model (periodic)."""
-    tau_along, tau_across = correlation_lengths(Sal, Str, acf)
-    along, across = _wavenumbers(shape, spacing, lay)
-    if acf == "gaussian":
-        # FT of exp(-(x/a)^2 - (y/b)^2) is pi a b exp(-pi^2 (a^2 kx^2 + b^2 ky^2))
-        psd = np.exp(-(np.pi ** 2) * ((tau_along * along) ** 2 + (tau_across * across) ** 2))
-    elif acf == "exponential":
-        # FT of exp(-r) with anisotropic scaling: 2 pi / (1 + 4 pi^2 k^2)^(3/2)
-        psd = (1 + 4 * np.pi ** 2 * ((tau_along * along) ** 2 + (tau_across * across) ** 2)) ** -1.5
-    else:
-        raise InputError(f"texture: acf must be 'gaussian' or 'exponential', got {acf!r}")
-    return _filter_noise(psd, rng)
+                   acf: str = "gaussian", Sal: float, Str: float = 1.0, lay: float = 0.0,
+                   threshold: float = ACF_THRESHOLD, amplitudes: str = "fixed") -> np.ndarray:
+    """A zero-mean, unit-variance random field with the model ACF (periodic).
+
+    ``lay`` is the direction of the long correlation (radians from +x, +y along rows);
+    the ACF falls to ``threshold`` at ``Sal`` across the lay and at ``Sal / Str`` along it.
+    """
+    values = model_acf(shape, spacing, acf=acf, Sal=Sal, Str=Str, lay=lay, threshold=threshold)
+    return field_from_acf(values, rng, amplitudes)
+
+
+def fractal_psd(shape: tuple[int, int], spacing: tuple[float, float], *, hurst: float, rolloff: float | None = None,
+                short_cutoff: float | None = None, Str: float = 1.0, lay: float = 0.0) -> np.ndarray:
+    """Half-plane (rfft layout) self-affine PSD: ``q^-2(1+H)`` between the wavelengths
+    ``short_cutoff`` and ``rolloff`` (metres), flat below the roll-off wavenumber."""
+    if not (0 < hurst < 1):
+        raise InputError(f"texture: Hurst exponent must be in (0, 1), got {hurst}")
+    if not (0 < Str <= 1):
+        raise InputError(f"texture: Str must be in (0, 1], got {Str}")
+    fy = np.fft.fftfreq(shape[0], d=spacing[0])[:, None]
+    fx = np.fft.rfftfreq(shape[1], d=spacing[1])[None, :]
+    along, across = _rotated(fx, fy, lay)
+    q = np.hypot(along / Str, across)
+    extent = min(shape[0] * spacing[0], shape[1] * spacing[1])
+    q_r = 1.0 / (rolloff if rolloff else extent / 4)
+    with np.errstate(divide="ignore"):
+        psd = np.maximum(q, q_r) ** (-2.0 * (1.0 + hurst))
+    if short_cutoff:
+        psd = np.where(q > 1.0 / short_cutoff, 0.0, psd)
+    psd[0, 0] = 0.0
+    return psd
 
 
 def fractal_field(shape: tuple[int, int], spacing: tuple[float, float], rng: np.random.Generator, *,
                   hurst: float, rolloff: float | None = None, short_cutoff: float | None = None,
-                  Str: float = 1.0, lay: float = 0.0) -> np.ndarray:
-    """A zero-mean, unit-variance self-affine field: ``C(q) ∝ q^(-2(1+H))`` for wavelengths
-    between ``short_cutoff`` and ``rolloff`` (metres), flat below the roll-off wavenumber.
-
-    ``Str < 1`` stretches the spectrum along the lay direction.
-    """
-    if not (0 < hurst < 1):
-        raise InputError(f"texture: Hurst exponent must be in (0, 1), got {hurst}")
-    along, across = _wavenumbers(shape, spacing, lay)
-    q = np.hypot(along * Str, across)
-    extent = min(shape[0] * spacing[0], shape[1] * spacing[1])
-    q_r = 1.0 / (rolloff if rolloff else extent / 4)
-    psd = np.where(q < q_r, q_r, q) ** (-2.0 * (1.0 + hurst))
-    if short_cutoff:
-        psd = np.where(q > 1.0 / short_cutoff, 0.0, psd)
-    psd[0, 0] = 0.0
-    return _filter_noise(psd, rng)
-
-
-def _filter_noise(psd: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    noise = rng.standard_normal(psd.shape)
-    field = np.fft.irfft2(np.fft.rfft2(noise) * np.sqrt(psd[:, : psd.shape[1] // 2 + 1]), s=psd.shape)
-    field -= field.mean()
-    std = field.std()
-    if std == 0:
-        raise InputError("texture: the spectrum leaves no variance on this grid; check Sal against size and spacing")
-    return field / std
+                  Str: float = 1.0, lay: float = 0.0, amplitudes: str = "fixed") -> np.ndarray:
+    """A zero-mean, unit-variance self-affine field (see :func:`fractal_psd`); ``Str < 1``
+    stretches the correlation along the lay direction ``lay``."""
+    psd = fractal_psd(shape, spacing, hurst=hurst, rolloff=rolloff, short_cutoff=short_cutoff, Str=Str, lay=lay)
+    field = np.fft.irfft2(_phases(shape, rng, amplitudes) * np.sqrt(psd), s=shape)
+    return _standardised(field, "the fractal spectrum")
 
 
 # --- Johnson translation ---------------------------------------------------------------------------------
@@ -151,78 +216,166 @@ class JohnsonTranslation:
     def __call__(self, g: np.ndarray) -> np.ndarray:
         return (self.raw(g) - self.mean) / self.std
 
+    def correlation(self, rho: np.ndarray | float, terms: int = 40) -> np.ndarray:
+        """Correlation of ``f(g1), f(g2)`` for standard normal ``g1, g2`` of correlation ``rho``:
+        ``Σ c_k² ρ^k / Σ c_k²`` with the Hermite coefficients ``c_k`` of ``f``."""
+        coef = hermite_coefficients(self, terms)[1:]
+        power = coef ** 2
+        rho = np.asarray(rho, dtype=float)
+        k = np.arange(1, terms + 1)
+        return (power * np.sign(rho)[..., None] ** k * np.abs(rho)[..., None] ** k).sum(-1) / power.sum()
 
-def _moments(family: str, gamma: float, delta: float) -> tuple[float, float, float, float]:
-    """Mean, standard deviation, skewness and kurtosis of the raw translation, by Gauss-Hermite
-    quadrature (NaN when the translation degenerates numerically)."""
+    def gaussian_threshold(self, s: float = ACF_THRESHOLD) -> float:
+        """The correlation ``ρ*`` of the Gaussian field that the translation maps to ``s``."""
+        if self.family == "N":
+            return s
+        return float(optimize.brentq(lambda r: float(self.correlation(r)) - s, 1e-9, 1 - 1e-12, xtol=1e-10))
+
+
+def hermite_coefficients(f: JohnsonTranslation, terms: int = 40) -> np.ndarray:
+    """``c_k = E[f(g) He_k(g)] / sqrt(k!)``, k = 0..terms (probabilists' Hermite polynomials)."""
     with np.errstate(all="ignore"):
-        x = JohnsonTranslation(family, gamma, delta).raw(_NODES)
-        mean = np.dot(_WEIGHTS, x)
-        d = x - mean
-        var = np.dot(_WEIGHTS, d ** 2)
-        if not np.isfinite(var) or var < 1e-300:
-            return float(mean), 0.0, float("nan"), float("nan")
-        skew = np.dot(_WEIGHTS, d ** 3) / var ** 1.5
-        kurt = np.dot(_WEIGHTS, d ** 4) / var ** 2
-    return float(mean), float(np.sqrt(var)), float(skew), float(kurt)
+        values = f(_NODES)
+    he_prev, he = np.ones_like(_NODES), _NODES.copy()
+    out = [float(np.dot(_WEIGHTS, values))]
+    log_fact = 0.0
+    for k in range(1, terms + 1):
+        log_fact += math.log(k)
+        out.append(float(np.dot(_WEIGHTS, values * he)) / math.exp(0.5 * log_fact))
+        he_prev, he = he, _NODES * he - k * he_prev
+    return np.nan_to_num(np.array(out))
 
 
-def _moments_grid(family: str, gamma: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Skewness and kurtosis of the raw translation for arrays of (gamma, delta) at once."""
+def _raw_moments(family: str, gamma: np.ndarray, delta: np.ndarray, nodes: np.ndarray,
+                 weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, std, skewness and kurtosis of ``raw(nodes)`` for arrays of (gamma, delta); weighted
+    (quadrature) or plain means (``weights=None``: a sample of quantiles)."""
     with np.errstate(all="ignore"):
-        u = (_NODES[None, :] - gamma[:, None]) / delta[:, None]
+        u = (nodes[None, :] - gamma[:, None]) / delta[:, None]
         x = np.sinh(u) if family == "SU" else special.expit(u)
-        d = x - (x @ _WEIGHTS)[:, None]
-        var = (d ** 2) @ _WEIGHTS
-        skew = ((d ** 3) @ _WEIGHTS) / var ** 1.5
-        kurt = ((d ** 4) @ _WEIGHTS) / var ** 2
-    return skew, kurt
+        avg = (lambda a: a @ weights) if weights is not None else (lambda a: a.mean(axis=1))
+        mean = avg(x)
+        d = x - mean[:, None]
+        d2 = d * d
+        var = avg(d2)
+        skew = avg(d2 * d) / var ** 1.5
+        kurt = avg(d2 * d2) / var ** 2
+    return mean, np.sqrt(var), skew, kurt
+
+
+def _solve(family: str, Ssk: float, Sku: float, nodes: np.ndarray, weights: np.ndarray | None,
+           start: tuple[float, float] | None = None) -> tuple[float, float, float]:
+    """Damped Gauss-Newton on (gamma, log delta): returns (misfit, gamma, log_delta)."""
+    def misfit_of(g, ld):
+        _, _, s, k = _raw_moments(family, g, np.exp(ld), nodes, weights)
+        m = np.hypot(s - Ssk, (k - Sku) / 3)
+        return np.where(np.isfinite(m), m, np.inf), s, k
+
+    if start is None:
+        gg, ll = np.meshgrid(np.linspace(-6, 6, 33), np.linspace(-2.5, 2.5, 26))
+        m, _, _ = misfit_of(gg.ravel(), ll.ravel())
+        i = int(np.argmin(m))
+        g, ld = float(gg.ravel()[i]), float(ll.ravel()[i])
+    else:
+        g, ld = start
+    h = 1e-5
+    m0, s0, k0 = (v[0] for v in misfit_of(np.array([g]), np.array([ld])))
+    for _ in range(40):
+        if m0 < 1e-9:
+            break
+        _, s, k = misfit_of(np.array([g + h, g]), np.array([ld, ld + h]))
+        jac = np.array([[(s[0] - s0) / h, (s[1] - s0) / h], [(k[0] - k0) / (3 * h), (k[1] - k0) / (3 * h)]])
+        res = np.array([s0 - Ssk, (k0 - Sku) / 3])
+        try:
+            step = np.linalg.lstsq(jac, -res, rcond=None)[0]
+        except np.linalg.LinAlgError:
+            break
+        if not np.all(np.isfinite(step)):
+            break
+        improved = False
+        for damp in (1.0, 0.5, 0.25, 0.1, 0.03):
+            gn, ln = g + damp * step[0], float(np.clip(ld + damp * step[1], -5.0, 5.0))
+            mn, sn, kn = (v[0] for v in misfit_of(np.array([gn]), np.array([ln])))
+            if mn < m0:
+                g, ld, m0, s0, k0 = gn, ln, mn, sn, kn
+                improved = True
+                break
+        if not improved:
+            break
+    return float(m0), g, ld
+
+
+def _build(family: str, gamma: float, log_delta: float, nodes: np.ndarray, weights: np.ndarray | None) -> JohnsonTranslation:
+    mean, std, _, _ = _raw_moments(family, np.array([gamma]), np.array([math.exp(log_delta)]), nodes, weights)
+    return JohnsonTranslation(family, float(gamma), float(math.exp(log_delta)), float(mean[0]), float(std[0]))
+
+
+def _check_feasible(Ssk: float, Sku: float) -> None:
+    if not (math.isfinite(Ssk) and math.isfinite(Sku)) or Sku < Ssk ** 2 + 1:
+        raise InputError(f"texture: (Ssk={Ssk}, Sku={Sku}) is infeasible; every distribution has Sku >= Ssk^2 + 1")
 
 
 @lru_cache(maxsize=4096)
 def johnson_translation(Ssk: float, Sku: float) -> JohnsonTranslation:
-    """Fit a Johnson SU or SB translation with the target skewness and (non-excess) kurtosis.
+    """Fit a Johnson SU or SB translation with the target skewness and (non-excess) kurtosis of
+    the population (Gauss-Hermite quadrature of the moments).
 
-    The feasible region is ``Sku >= Ssk^2 + 1``; points near its border are met approximately.
+    The feasible region is ``Sku >= Ssk^2 + 1``; points very near its border are met
+    approximately. SU lies above the lognormal line, SB below it; both are tried.
     """
-    if Sku < Ssk ** 2 + 1:
-        raise InputError(f"texture: (Ssk={Ssk}, Sku={Sku}) is infeasible; every distribution has Sku >= Ssk^2 + 1")
-    if abs(Ssk) < 1e-6 and abs(Sku - 3) < 1e-6:
+    _check_feasible(Ssk, Sku)
+    if abs(Ssk) < 1e-9 and abs(Sku - 3) < 1e-9:
         return JohnsonTranslation("N")
-    best = None
-    # The lognormal line separates SU (above) from SB (below): search both families on a coarse
-    # grid of (gamma, log delta), then refine the best start by Levenberg-Marquardt.
-    for family in ("SU", "SB"):
-        def residual(p, family=family):
-            _, _, s, k = _moments(family, p[0], math.exp(np.clip(p[1], -4.0, 4.0)))
-            if not (math.isfinite(s) and math.isfinite(k)):
-                return [1e3, 1e3]
-            return [s - Ssk, (k - Sku) / 3]
+    best = min((_solve(fam, Ssk, Sku, _NODES, _WEIGHTS) + (fam,) for fam in ("SU", "SB")), key=lambda t: t[0])
+    return _build(best[3], best[1], best[2], _NODES, _WEIGHTS)
 
-        gammas, log_deltas = np.meshgrid(np.linspace(-6, 6, 25), np.linspace(-2.5, 2.5, 21))
-        skews, kurts = _moments_grid(family, gammas.ravel(), np.exp(log_deltas.ravel()))
-        misfit = np.hypot(skews - Ssk, (kurts - Sku) / 3)
-        k = int(np.nanargmin(np.where(np.isfinite(misfit), misfit, np.inf)))
-        start = (float(gammas.ravel()[k]), float(log_deltas.ravel()[k]))
-        sol = optimize.least_squares(residual, start, method="lm", max_nfev=600)
-        err = float(np.hypot(*sol.fun))
-        if best is None or err < best[0]:
-            best = (err, family, sol.x)
+
+@lru_cache(maxsize=256)
+def quantiles(n: int) -> np.ndarray:
+    """Standard normal quantiles at ``(i + 1/2) / n``, i = 0..n-1."""
+    return special.ndtri((np.arange(n) + 0.5) / n)
+
+
+@lru_cache(maxsize=512)
+def sample_translation(Ssk: float, Sku: float, n: int) -> tuple[JohnsonTranslation, np.ndarray]:
+    """A Johnson translation whose values at the ``n`` normal quantiles have exactly (as far as
+    the family allows) skewness ``Ssk`` and kurtosis ``Sku``; returns it and those values
+    (standardised, ascending)."""
+    _check_feasible(Ssk, Sku)
+    q = quantiles(n)
+    if abs(Ssk) < 1e-9 and abs(Sku - 3) < 1e-9:
+        values = q / q.std()
+        return JohnsonTranslation("N"), values - values.mean()
+    pop = johnson_translation(Ssk, Sku)
+    fams = [pop.family] if pop.family != "N" else ["SU", "SB"]
+    # refine from the population solution on a thinned (every k-th) then the full quantile set
+    best = None
+    for fam in fams:
+        start = (pop.gamma, math.log(pop.delta)) if fam == pop.family else None
+        sol = _solve(fam, Ssk, Sku, q, None, start)
+        if best is None or sol[0] < best[0]:
+            best = sol + (fam,)
     assert best is not None
-    _, family, (gamma, log_delta) = best
-    log_delta = float(np.clip(log_delta, -4.0, 4.0))
-    mean, std, _, _ = _moments(family, gamma, math.exp(log_delta))
-    return JohnsonTranslation(family, float(gamma), float(math.exp(log_delta)), mean, std)
+    f = _build(best[3], best[1], best[2], q, None)
+    values = f(q)
+    return f, values - values.mean()
 
 
 # --- public entry point -------------------------------------------------------------------------------------
+
+def _by_rank(g: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Replace each value of ``g`` by the entry of the ascending ``values`` of the same rank."""
+    out = np.empty(g.size)
+    out[np.argsort(g, axis=None, kind="stable")] = values
+    return out.reshape(g.shape)
+
 
 def texture(size: int | tuple[int, int] = 256, spacing: float | tuple[float, float] = 1e-6,
             seed: int | np.random.Generator | None = 0, kind: str = "gaussian", *, Sq: float = 1e-6,
             Sal: float | None = None, Str: float = 1.0, Std: float | None = None, lay: float | None = None,
             Ssk: float = 0.0, Sku: float = 3.0, hurst: float = 0.8, rolloff: float | None = None,
-            short_cutoff: float | None = None) -> Surface:
-    """A random texture meeting ISO 25178-2 targets.
+            short_cutoff: float | None = None, amplitudes: str = "fixed", exact_moments: bool = True) -> Surface:
+    """A random texture meeting ISO 25178-2 targets as measured by :mod:`surfsight.metrology`.
 
     Parameters
     ----------
@@ -237,34 +390,66 @@ def texture(size: int | tuple[int, int] = 256, spacing: float | tuple[float, flo
     Sq
         Root mean square height, metres (met exactly).
     Sal
-        Autocorrelation length, metres (default: 1/16 of the shorter side).
+        Autocorrelation length, metres (default: 1/16 of the shorter side). Not used by
+        ``"fractal"``, whose correlation is set by ``rolloff``.
     Str
-        Texture aspect ratio in (0, 1]; 1 = isotropic.
-    lay, Std
-        Direction of the lay (long correlation), radians from the x axis. ``Std`` is accepted as
-        an alias in the sense of :func:`surfsight.metrology.Std` when given.
+        Texture aspect ratio in (0, 1]; 1 = isotropic. Measurable only if the ACF decays along
+        the lay within half the field: keep ``Sal / Str`` below about 0.4 of the side.
+    Std
+        Texture direction in the sense of :func:`surfsight.metrology.Std`: the angle of the
+        dominant wave vector, perpendicular to the lay (radians from +x, +y along rows).
+    lay
+        Alternatively the lay direction itself (``lay = Std + pi/2``); default 0 (lay along x).
     Ssk, Sku
-        Target skewness and kurtosis (3 = Gaussian); met by a Johnson translation.
+        Skewness and kurtosis (3 = Gaussian), anywhere with ``Sku >= Ssk^2 + 1``.
     hurst, rolloff, short_cutoff
-        Fractal parameters (``kind="fractal"`` only).
+        Fractal parameters (``kind="fractal"`` only): Hurst exponent in (0, 1), roll-off and
+        short cut-off wavelengths in metres (default roll-off: a quarter of the shorter side).
+    amplitudes
+        ``"fixed"`` (random phases, exact periodic ACF) or ``"random"`` (Rayleigh amplitudes).
+    exact_moments
+        Map the ranks of the Gaussian field onto the quantiles of the translation (Ssk, Sku met
+        exactly); ``False`` applies the population translation pointwise (faster, Ssk/Sku met in
+        expectation).
     """
     shape = _grid_shape(size)
-    spacing2 = (float(spacing), float(spacing)) if np.ndim(spacing) == 0 else tuple(map(float, spacing))  # type: ignore[arg-type]
-    if Sq <= 0:
+    spacing2 = _spacing2(spacing)
+    if not (Sq > 0 and math.isfinite(Sq)):
         raise InputError(f"texture: Sq must be positive, got {Sq}")
+    if Std is not None and lay is not None:
+        raise InputError("texture: give either Std (dominant wave direction) or lay (lay direction), not both")
+    _check_feasible(Ssk, Sku)
     rng = _rng(seed)
-    direction = lay if lay is not None else (Std if Std is not None else 0.0)
+    direction = float(lay) if lay is not None else (float(Std) + math.pi / 2 if Std is not None else 0.0)
+    gaussian = abs(Ssk) < 1e-9 and abs(Sku - 3) < 1e-9
+    n = shape[0] * shape[1]
+    if exact_moments:
+        f, values = sample_translation(float(Ssk), float(Sku), n)
+    elif gaussian:
+        f = JohnsonTranslation("N")
+    else:
+        f = johnson_translation(float(Ssk), float(Sku))
     if kind in ("gaussian", "exponential"):
         if Sal is None:
             Sal = min(shape[0] * spacing2[0], shape[1] * spacing2[1]) / 16
-        g = gaussian_field(shape, spacing2, rng, acf=kind, Sal=Sal, Str=Str, lay=direction)  # type: ignore[arg-type]
+        threshold = f.gaussian_threshold(ACF_THRESHOLD)
+        g = gaussian_field(shape, spacing2, rng, acf=kind, Sal=float(Sal), Str=Str, lay=direction,
+                           threshold=threshold, amplitudes=amplitudes)
     elif kind == "fractal":
         g = fractal_field(shape, spacing2, rng, hurst=hurst, rolloff=rolloff, short_cutoff=short_cutoff,
-                          Str=Str, lay=direction)  # type: ignore[arg-type]
+                          Str=Str, lay=direction, amplitudes=amplitudes)
     else:
         raise InputError(f"texture: kind must be 'gaussian', 'exponential' or 'fractal', got {kind!r}")
-    z = johnson_translation(Ssk, Sku)(g)
-    z = (z - z.mean()) / z.std() * Sq
+    if exact_moments:
+        z = _by_rank(g, values)
+    elif gaussian:
+        z = g
+    else:
+        z = f(g)
+    z = z - z.mean()
+    z *= Sq / z.std()
     meta = {"instrument": "surfsight.synth", "kind": kind, "seed": seed if isinstance(seed, int) else None,
-            "targets": {"Sq": Sq, "Sal": Sal, "Str": Str, "lay": direction, "Ssk": Ssk, "Sku": Sku}}
+            "targets": {"Sq": Sq, "Sal": Sal, "Str": Str, "Std": (direction - math.pi / 2) % math.pi,
+                        "lay": direction, "Ssk": Ssk, "Sku": Sku,
+                        **({"hurst": hurst, "rolloff": rolloff} if kind == "fractal" else {})}}
     return Surface(z, spacing2, metadata=meta)

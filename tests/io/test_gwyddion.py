@@ -153,8 +153,14 @@ def test_default_channel_falls_back_to_length_unit_then_first(tmp_path):
     })
     surface = G.read_gwy(path)
     assert surface.metadata["channel"] == "Channel 1"
+    titled = gwy_file(tmp_path / "t.gwy", {
+        "/0/data": _field(np.ones((2, 2)), 1.0, 1.0, z="V"), "/0/data/title": "Height",  # uncalibrated
+        "/1/data": _field(np.ones((2, 2)), 1.0, 1.0, z="m"), "/1/data/title": "Error"})
+    assert G.read_gwy(titled).metadata["channel"] == "Error"
     only_current = gwy_file(tmp_path / "g.gwy", {"/5/data": _field(np.ones((2, 2)), 1.0, 1.0, z="A")})
-    assert G.read_gwy(only_current).metadata["z_unit"] == "A"
+    with pytest.raises(FormatError, match=r"g\.gwy: no channel has a length.*Channel 5.*channel="):
+        G.read_gwy(only_current)
+    assert G.read_gwy(only_current, "5").metadata["z_unit"] == "A"
 
 
 def test_container_without_channels_and_bad_geometry(tmp_path):
@@ -164,7 +170,7 @@ def test_container_without_channels_and_bad_geometry(tmp_path):
         G.read_gwy(gwy_file(tmp_path / "n.gwy", {"/0/data": _field(np.ones((2, 2)), -1.0, 1.0)}))
     bad = ("GwyDataField", {"xres": 4, "yres": 4, "xreal": 1.0, "yreal": 1.0, "data": np.ones(3)})
     with pytest.raises(FormatError, match=r"data array holds 3 values but xres\*yres = 4\*4 = 16"):
-        G.read_gwy(gwy_file(tmp_path / "s.gwy", {"/0/data": bad}))
+        G.read_gwy(gwy_file(tmp_path / "s.gwy", {"/0/data": bad}), "0")
     with pytest.raises(FormatError, match="not a GwyContainer"):
         path = tmp_path / "o.gwy"
         path.write_bytes(b"GWYP" + _object("GwySIUnit", {"unitstr": "m"}))

@@ -42,6 +42,7 @@ def test_npz_round_trip_is_exact(tmp_path, z, dy, dx, data, note):
     N.write_npz(original, path)
     back = N.read_npz(path)
     assert isinstance(back, Surface)
+    assert N.read_npz(path, "heights").spacing == (dy, dx)
     np.testing.assert_array_equal(back.heights, original.heights)  # bit for bit, NaN included
     assert back.spacing == (dy, dx)
     assert back.layers.keys() == original.layers.keys()

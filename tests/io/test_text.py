@@ -264,7 +264,9 @@ def test_truncated_matrix_names_the_ragged_line(tmp_path):
     cut = data.find(b"\t", len(data) // 2) + 1  # a row cut in the middle
     path = tmp_path / "cut.txt"
     path.write_bytes(data[:cut])
-    with pytest.raises(FormatError, match=r"cut.txt: height matrix: line 132 has 143 values, the first data row \(line 5\) has 256 \(truncated file\?\)"):
+    expected = (r"cut.txt: height matrix: line 132 has 143 values, "
+                r"the first data row \(line 5\) has 256 \(truncated file\?\)")
+    with pytest.raises(FormatError, match=expected):
         surfsight.read(path)
 
 
@@ -411,6 +413,13 @@ def test_profile_with_backward_x_is_refused(tmp_path):
     path.write_text("0 1\n1 2\n0.5 3\n2 4\n")
     with pytest.raises(FormatError, match="back.txt: line 3: x = 5e-07 m does not increase after 1e-06 m"):
         surfsight.read(path)
+
+
+def test_three_column_gwyddion_matrix_is_not_taken_for_xyz(tmp_path):
+    path = tmp_path / "narrow.txt"
+    path.write_text("# Channel: Height\n# Width: 3 um\n# Height: 2 um\n# Value units: m\n1 2 3\n4 5 6\n")
+    s = surfsight.read(path)
+    assert s.metadata["format"] == "matrix" and s.shape == (2, 3) and s.heights[1, 2] == 6.0
 
 
 def test_csv_spreadsheet_matrix_is_read_as_matrix(tmp_path):
