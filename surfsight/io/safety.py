@@ -124,7 +124,7 @@ class SafeZip:
         self.source = path
         try:
             self._zip = zipfile.ZipFile(io.BytesIO(data) if data is not None else path)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
             raise FormatError(path, f"not a readable zip archive ({exc})") from None
         total = 0
         self.names: list[str] = []
@@ -169,7 +169,8 @@ class SafeZip:
         try:
             with self._zip.open(info) as member:
                 data = member.read(cap + 1)
-        except (zipfile.BadZipFile, OSError, EOFError, zlib.error, ValueError, NotImplementedError) as exc:
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error, ValueError, NotImplementedError,
+                RuntimeError) as exc:  # RuntimeError: an encrypted member
             raise FormatError(self.source, f"zip member {name!r} is corrupt ({exc})") from None
         if len(data) > cap:
             raise FormatError(self.source, f"zip member {name!r} is larger than declared")

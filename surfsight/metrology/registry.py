@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from ..errors import ParameterError
+from ..errors import InputError, ParameterError
 from ..units import parse_length
 from . import features, height, hybrid, spatial
 
@@ -205,6 +205,8 @@ def resolve(names: "list[str] | tuple[str, ...] | str | None") -> list[Parameter
                 value = parse_length(arg_text, what=f"{symbol} argument {info.argument}")
             else:
                 value = float(arg_text.rstrip("%").strip())
+        except InputError as exc:
+            raise ParameterError(f"parameter {text!r}: {exc}") from None
         except (ValueError, TypeError):
             raise ParameterError(f"parameter {text!r}: cannot read the argument {arg_text!r} "
                                  f"({info.argument} in {info.argument_unit})") from None

@@ -85,6 +85,19 @@ def _reference(z: np.ndarray, footprint: np.ndarray) -> float:
     return float(np.mean(values)) if values.size else float(np.mean(z))
 
 
+def _carve(window: np.ndarray, cut: np.ndarray, depth: float) -> tuple[np.ndarray, np.ndarray]:
+    """Lower ``window`` to ``ref - cut`` where ``cut > 0`` (material is only removed), with the
+    reference level ``ref`` chosen so that the deepest deficit below the texture is exactly
+    ``depth``: ``ref = max(window + cut) - depth`` over the cut (the tool reaches ``depth`` below
+    the highest point it meets). Returns the new window and the cut region."""
+    sub = cut > 0
+    new = window.copy()
+    if sub.any():
+        ref = float(np.max(window[sub] + cut[sub])) - depth
+        new[sub] = np.minimum(window[sub], ref - cut[sub])
+    return new, sub
+
+
 # --- path-based defects (scratch, crack) ----------------------------------------------------------------------
 
 def _path(rng, shape, spacing, length, curved: bool, angle: float | None = None):
@@ -131,23 +144,22 @@ def scratch(z, rng, spacing, *, depth, width, length, section="V", curved=False,
         profile_t = np.clip(np.sin(np.pi * np.clip((t - start) / (stop - start), 0, 1)) ** 0.5, 0, 1)
     ends = np.clip(np.minimum(t, 1 - t) * length / (2 * half), 0, 1)  # the groove runs out at its ends
     local_depth = depth * profile_t * ends
-    u = np.where(inside, d, np.inf) / half
-    cut = np.where(u < 1, local_depth * ((1 - u) if section == "V" else np.sqrt(np.clip(1 - u ** 2, 0, None))), 0.0)
+    u = np.where(inside, d, 1e9) / half
+    shape_u = (1 - u) if section == "V" else np.sqrt(np.clip(1 - u ** 2, 0, None))
+    cut = np.where(u < 1, local_depth * np.clip(shape_u, 0, None), 0.0)
     window = z[rs, cs]
-    groove = cut > 0
-    if not groove.any():
+    if not (cut > 0).any():
         return z, None
-    ref = _reference(window, groove)
-    new = window.copy()
-    new[groove] = np.minimum(window[groove], ref - cut[groove])
-    removed = np.sum(window - new)
+    new, groove = _carve(window, cut, float(cut.max()))
+    removed = float(np.sum(window - new))
     ridge = np.where(inside & (u >= 0.8), np.exp(-((u - 1.35) / 0.3) ** 2), 0.0) * (local_depth > 0)
+    ridge[ridge < 0.05] = 0.0
     if pileup > 0 and ridge.sum() > 0:
         new += ridge * (pileup * removed / ridge.sum())
     out = z.copy()
     out[rs, cs] = new
     footprint = np.zeros(z.shape, bool)
-    footprint[rs, cs] = groove | (ridge > 0.05)
+    footprint[rs, cs] = groove | (ridge > 0)
     if tip_radius is None:
         tip_radius = width / 2 if section == "U" else max(min(spacing), 0.05 * width)
     nominal = {"depth": depth, "width": width, "length": length, "section": section, "curved": curved,
