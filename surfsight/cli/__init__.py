@@ -24,6 +24,7 @@ COMMANDS = (
     "surfsight.cli.formats",
     "surfsight.cli.params",
     "surfsight.cli.demo",
+    "surfsight.cli.synth",
 )
 
 for _module in COMMANDS:

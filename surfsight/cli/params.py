@@ -33,6 +33,7 @@ from .common import print_json, user_errors
 _FIXED = {
     "%": ("%", 1.0),
     "1": ("", 1.0),
+    "ratio": ("%", 0.01),
     "rad": ("°", math.pi / 180.0),
     "1/m2": ("1/mm²", 1e6),
     "1/m": ("1/µm", 1e6),
@@ -105,18 +106,17 @@ def _profile(profile: Any, names: str | None, lambda_s: float | None, lambda_c: 
 
     wanted = None if names is None else [n.strip() for n in names.split(",") if n.strip()]
     values = profile_module.profile_parameters(profile, names=wanted, lambda_s=lambda_s, lambda_c=lambda_c)
-    units = getattr(profile_module, "PROFILE_UNITS", None) or {}
-    registry = getattr(profile_module, "PROFILE_PARAMETERS", None)
-    rows = []
-    for key, value in values.items():
-        unit = units.get(key) if isinstance(units, dict) else None
-        description = ""
-        if isinstance(registry, dict) and key in registry:
-            entry = registry[key]
-            unit = unit or getattr(entry, "unit", None)
-            description = getattr(entry, "description", "") or ""
-        rows.append((key, float(value), unit or "m", description, ""))
-    return rows
+    return [(key, float(value), _profile_unit(key), "ISO 21920-2 profile parameter", "")
+            for key, value in values.items()]
+
+
+def _profile_unit(name: str) -> str:
+    """SI unit of a profile parameter of :mod:`surfsight.metrology.profile` (ratios are fractions there)."""
+    if name in ("Mr1", "Mr2") or name.endswith("mr"):
+        return "ratio"
+    if name.endswith(("sk", "ku", "dq")):
+        return "1"
+    return "m"
 
 
 def params(

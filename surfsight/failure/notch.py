@@ -28,7 +28,7 @@ Sources
 Valley radius (the rho of [AW02]): on the roughness profile, each profile element's valley
 (lowest point between two crossings of the mean line, ISO 4287 / ISO 21920-2 profile element with
 the default height discrimination of 10 % of Rz) is fitted with a parabola z = z0 + c (x - x0)^2
-over the points of the valley lying within a quarter of the valley depth from its bottom (at least
+over the points of the valley lying within 10 % of the valley depth from its bottom (at least
 the bottom and its two neighbours); the radius of curvature at the bottom is 1 / (2 c). The mean of
 these radii is rho. The radius cannot be resolved below about the sampling interval, nor below the
 stylus tip radius of the instrument that measured the profile: document both with the result.
@@ -104,7 +104,7 @@ def _valley_fit(x: np.ndarray, z: np.ndarray, k: int, fraction: float) -> float 
     return 1.0 / (2.0 * c)
 
 
-def valley_radii(profile: Profile, *, discrimination: float = 0.10, fraction: float = 0.25) -> ValleyRadii:
+def valley_radii(profile: Profile, *, discrimination: float = 0.10, fraction: float = 0.10) -> ValleyRadii:
     """Measure the radius at each significant valley of a roughness profile.
 
     Parameters
@@ -115,7 +115,8 @@ def valley_radii(profile: Profile, *, discrimination: float = 0.10, fraction: fl
     discrimination
         Height discrimination for profile elements, as a fraction of Rz (ISO 4287 default 10 %).
     fraction
-        Part of each valley's depth (from its bottom) used for the parabola fit.
+        Part of each valley's depth (from its bottom) used for the parabola fit. Smaller is less
+        biased on smooth valleys (a sine: +1.4 % at 0.10, +3.9 % at 0.25) but uses fewer points.
 
     Returns
     -------
@@ -127,8 +128,8 @@ def valley_radii(profile: Profile, *, discrimination: float = 0.10, fraction: fl
 
     >>> x = np.arange(4000) * 0.25e-6
     >>> r = valley_radii(Profile(1e-6 * np.cos(2 * np.pi * x / 100e-6), 0.25e-6))
-    >>> round(r.mean_m / (100e-6 ** 2 / (4 * np.pi ** 2 * 1e-6)), 3)
-    1.0
+    >>> round(r.mean_m / (100e-6 ** 2 / (4 * np.pi ** 2 * 1e-6)), 2)   # parabola over 10 % of the depth: +1.4 %
+    1.01
     """
     if not isinstance(profile, Profile):
         raise InputError(f"valley_radii: expected a Profile, got {type(profile).__name__}")

@@ -44,11 +44,13 @@ class ParameterWarning(UserWarning):
 class Intermediates:
     """Shared intermediate results for one surface, built on first use.
 
-    ``get(name)`` returns one of ``"values"`` (centred valid heights), ``"curve"``
+    ``get(name)`` returns one of ``"values"`` (centred valid heights), ``"moments"``
+    (:class:`~surfsight.metrology.height.HeightMoments`), ``"curve"``
     (:class:`~surfsight.metrology.material_ratio.MaterialRatioCurve`), ``"core"``
     (:class:`~surfsight.metrology.material_ratio.CoreLine`), ``"grads"``
     (:class:`~surfsight.metrology.hybrid.Gradients`), ``"acf"``
-    (:class:`~surfsight.metrology.spatial.ACF`), ``"spectrum"``
+    (:class:`~surfsight.metrology.spatial.ACF`), ``"decay"`` (:class:`~surfsight.metrology.spatial.Decay`,
+    the ACF decay lengths for Sal and Str at s = 0.2), ``"spectrum"``
     (:class:`~surfsight.metrology.psd.Spectrum`, Hann window) and ``"features"``
     (:class:`~surfsight.metrology.segmentation.FeatureSegmentation`, Wolf pruning at 5 % of Sz).
 
@@ -61,10 +63,12 @@ class Intermediates:
         self._built: dict[str, Any] = {}
         self._builders: dict[str, Callable[[], Any]] = {
             "values": lambda: height.centred_heights(surface),
+            "moments": lambda: height.height_moments(surface, values=self.get("values")),
             "curve": lambda: material_ratio.material_ratio_curve(surface, values=self.get("values")),
             "core": lambda: material_ratio.core_line(self.get("curve")),
             "grads": lambda: hybrid.gradients(surface),
             "acf": lambda: spatial.autocorrelation(surface),
+            "decay": lambda: spatial.decay(surface),
             "spectrum": lambda: psd.psd_2d(surface),
             "features": lambda: features.feature_segmentation(surface),
         }
@@ -94,8 +98,8 @@ def _surface_of(surface: Any) -> Surface:
 
 
 #: Keyword under which each intermediate is passed to a parameter function.
-_KEYWORDS = {"values": "values", "curve": "curve", "core": "core", "grads": "grads", "acf": "acf",
-             "spectrum": "spectrum", "features": "segmentation"}
+_KEYWORDS = {"values": "values", "moments": "moments", "curve": "curve", "core": "core", "grads": "grads", "acf": "acf",
+             "decay": "decay", "spectrum": "spectrum", "features": "segmentation"}
 
 
 def _compute_one(req: ParameterRequest, surface: Surface, inter: Intermediates) -> float:

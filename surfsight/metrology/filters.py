@@ -54,7 +54,8 @@ import math
 from typing import Literal
 
 import numpy as np
-from scipy import ndimage, signal
+from scipy import fft as sp_fft
+from scipy import ndimage
 
 from ..errors import InputError, ParameterError
 from ..surface import Profile, Surface, require_grid
@@ -143,13 +144,28 @@ def _check_positive(value: float, name: str) -> None:
 
 
 def _correlate(a: np.ndarray, kernel: np.ndarray, axis: int) -> np.ndarray:
-    """Zero-padded correlation ``out[k] = sum_j kernel[j] a[k + j - h]`` along ``axis``."""
+    """Zero-padded (linear) correlation ``out[k] = sum_j kernel[j] a[k + j - h]`` along ``axis``.
+
+    Short kernels are applied directly; long ones by FFT over ``n + h`` points (the least length
+    at which the circular correlation has no wrap-around inside the output).
+    """
     kernel = np.asarray(kernel, dtype=np.float64)
     if kernel.size <= _DIRECT_MAX:
         return ndimage.correlate1d(a, kernel, axis=axis, mode="constant", cval=0.0)
+    n = a.shape[axis]
+    half = kernel.size // 2
+    length = sp_fft.next_fast_len(n + half, real=True)
+    circular = np.zeros(length)
+    circular[: half + 1] = kernel[half:]
+    if half:
+        circular[length - half:] = kernel[:half]
+    spectrum = np.conj(sp_fft.rfft(circular))
     shape = [1] * a.ndim
-    shape[axis] = kernel.size
-    return signal.fftconvolve(a, kernel[::-1].reshape(shape), mode="same", axes=axis)
+    shape[axis] = spectrum.size
+    out = sp_fft.irfft(sp_fft.rfft(a, length, axis=axis) * spectrum.reshape(shape), length, axis=axis)
+    index = [slice(None)] * a.ndim
+    index[axis] = slice(0, n)
+    return out[tuple(index)]
 
 
 def _pass(a: np.ndarray, kernel: np.ndarray, axis: int, ends: str) -> np.ndarray:

@@ -13,12 +13,14 @@ that a caller computing several parameters does the masking and centring once; s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..errors import ParameterError
 from ..surface import Surface
 
-__all__ = ["centred_heights", "height_parameters", "Sq", "Ssk", "Sku", "Sp", "Sv", "Sz", "Sa"]
+__all__ = ["centred_heights", "HeightMoments", "height_moments", "height_parameters", "Sq", "Ssk", "Sku", "Sp", "Sv", "Sz", "Sa"]
 
 
 def _source(surface: Surface) -> str:
@@ -47,63 +49,88 @@ def _values(surface: Surface, values: np.ndarray | None) -> np.ndarray:
     return centred_heights(surface) if values is None else values
 
 
-def _moments(values: np.ndarray) -> tuple[float, float, float]:
-    """(Sq, mean cube, mean fourth power) in one pass over the data."""
-    sq2 = values * values
-    m2 = float(sq2.mean())
-    m3 = float(np.dot(sq2, values)) / values.size
-    m4 = float(np.dot(sq2, sq2)) / values.size
-    return float(np.sqrt(m2)), m3, m4
+@dataclass(frozen=True)
+class HeightMoments:
+    """Everything the height parameters need, from one pass over the centred heights.
+
+    ``m2``, ``m3``, ``m4`` are the mean square, cube and fourth power; ``lowest``/``highest`` the
+    extreme centred heights; ``mean_abs`` the mean absolute height; ``n`` the number of valid points.
+    """
+
+    m2: float
+    m3: float
+    m4: float
+    lowest: float
+    highest: float
+    mean_abs: float
+    n: int
+    source: str = "surface"
 
 
-def Sq(surface: Surface, *, values: np.ndarray | None = None) -> float:
+def height_moments(surface: Surface, *, values: np.ndarray | None = None) -> HeightMoments:
+    """Moments and extremes of the centred valid heights (one shared intermediate for 4.2)."""
+    v = _values(surface, values)
+    sq2 = v * v
+    n = v.size
+    return HeightMoments(float(sq2.sum()) / n, float(np.dot(sq2, v)) / n, float(np.dot(sq2, sq2)) / n,
+                         float(v.min()), float(v.max()), float(np.abs(v).sum()) / n, n, _source(surface))
+
+
+def _moments(surface: Surface, values: np.ndarray | None, moments: HeightMoments | None) -> HeightMoments:
+    return height_moments(surface, values=values) if moments is None else moments
+
+
+def Sq(surface: Surface, *, values: np.ndarray | None = None, moments: HeightMoments | None = None) -> float:
     """Root mean square height, ISO 25178-2:2021 4.2.2: ``sqrt(mean(z**2))`` (m)."""
+    if moments is not None:
+        return float(np.sqrt(moments.m2))
     v = _values(surface, values)
     return float(np.sqrt(np.dot(v, v) / v.size))
 
 
-def Sa(surface: Surface, *, values: np.ndarray | None = None) -> float:
+def Sa(surface: Surface, *, values: np.ndarray | None = None, moments: HeightMoments | None = None) -> float:
     """Arithmetic mean height, ISO 25178-2:2021 4.2.8: ``mean(|z|)`` (m)."""
-    v = _values(surface, values)
-    return float(np.abs(v).mean())
+    if moments is not None:
+        return moments.mean_abs
+    return float(np.abs(_values(surface, values)).mean())
 
 
-def _need_roughness(surface: Surface, sq: float, name: str) -> None:
-    if not sq > 0:
+def _need_roughness(surface: Surface, m2: float, name: str) -> None:
+    if not m2 > 0:
         raise ParameterError(f"{_source(surface)}: {name} is undefined for a flat surface (Sq = 0)")
 
 
-def Ssk(surface: Surface, *, values: np.ndarray | None = None) -> float:
+def Ssk(surface: Surface, *, values: np.ndarray | None = None, moments: HeightMoments | None = None) -> float:
     """Skewness, ISO 25178-2:2021 4.2.3: ``mean(z**3) / Sq**3`` (dimensionless).
 
     Raises :class:`ParameterError` for a flat surface (Sq = 0), where it is undefined.
     """
-    v = _values(surface, values)
-    sq, m3, _ = _moments(v)
-    _need_roughness(surface, sq, "Ssk")
-    return m3 / sq**3
+    m = _moments(surface, values, moments)
+    _need_roughness(surface, m.m2, "Ssk")
+    return m.m3 / m.m2**1.5
 
 
-def Sku(surface: Surface, *, values: np.ndarray | None = None) -> float:
+def Sku(surface: Surface, *, values: np.ndarray | None = None, moments: HeightMoments | None = None) -> float:
     """Kurtosis, ISO 25178-2:2021 4.2.4: ``mean(z**4) / Sq**4`` (dimensionless; 3 for a Gaussian)."""
-    v = _values(surface, values)
-    sq, _, m4 = _moments(v)
-    _need_roughness(surface, sq, "Sku")
-    return m4 / sq**4
+    m = _moments(surface, values, moments)
+    _need_roughness(surface, m.m2, "Sku")
+    return m.m4 / m.m2**2
 
 
-def Sp(surface: Surface, *, values: np.ndarray | None = None) -> float:
+def Sp(surface: Surface, *, values: np.ndarray | None = None, moments: HeightMoments | None = None) -> float:
     """Maximum peak height, ISO 25178-2:2021 4.2.5: the largest height above the mean plane (m)."""
-    return float(_values(surface, values).max())
+    return moments.highest if moments is not None else float(_values(surface, values).max())
 
 
-def Sv(surface: Surface, *, values: np.ndarray | None = None) -> float:
+def Sv(surface: Surface, *, values: np.ndarray | None = None, moments: HeightMoments | None = None) -> float:
     """Maximum pit height, ISO 25178-2:2021 4.2.6: minus the smallest height, a positive depth (m)."""
-    return float(-_values(surface, values).min())
+    return -moments.lowest if moments is not None else float(-_values(surface, values).min())
 
 
-def Sz(surface: Surface, *, values: np.ndarray | None = None) -> float:
+def Sz(surface: Surface, *, values: np.ndarray | None = None, moments: HeightMoments | None = None) -> float:
     """Maximum height, ISO 25178-2:2021 4.2.7: ``Sp + Sv`` (m)."""
+    if moments is not None:
+        return moments.highest - moments.lowest
     v = _values(surface, values)
     return float(v.max() - v.min())
 
@@ -111,12 +138,9 @@ def Sz(surface: Surface, *, values: np.ndarray | None = None) -> float:
 def height_parameters(surface: Surface, *, values: np.ndarray | None = None) -> dict[str, float]:
     """All seven height parameters at once (one masking, one centring, one pass per moment).
 
-    Ssk and Sku are omitted with a :class:`ParameterError` raised only if asked for singly;
-    here a flat surface raises as well, since no complete set exists for it.
+    A flat surface raises :class:`ParameterError` (Ssk and Sku are undefined for it).
     """
-    v = _values(surface, values)
-    sq, m3, m4 = _moments(v)
-    sp, sv = float(v.max()), float(-v.min())
-    _need_roughness(surface, sq, "Ssk/Sku")
-    return {"Sq": sq, "Ssk": m3 / sq**3, "Sku": m4 / sq**4, "Sp": sp, "Sv": sv, "Sz": sp + sv,
-            "Sa": float(np.abs(v).mean())}
+    m = height_moments(surface, values=values)
+    _need_roughness(surface, m.m2, "Ssk/Sku")
+    return {"Sq": float(np.sqrt(m.m2)), "Ssk": m.m3 / m.m2**1.5, "Sku": m.m4 / m.m2**2, "Sp": m.highest,
+            "Sv": -m.lowest, "Sz": m.highest - m.lowest, "Sa": m.mean_abs}

@@ -125,14 +125,19 @@ def Sdr(surface: Surface, *, grads: Gradients | None = None) -> float:
     """
     g = gradients(surface) if grads is None else grads
     gx2 = g.dzdx * g.dzdx          # (ny, nx-1)
+    gx2 += 1.0                     # 1 + gx^2
     gy2 = g.dzdy * g.dzdy          # (ny-1, nx)
     bottom, top = gx2[:-1, :], gx2[1:, :]
     left, right = gy2[:, :-1], gy2[:, 1:]
-    # 1 + gx^2 + gy^2 at the four corners of each cell, summed as square roots.
-    acc = np.sqrt(1.0 + bottom + left)
-    acc += np.sqrt(1.0 + bottom + right)
-    acc += np.sqrt(1.0 + top + right)
-    acc += np.sqrt(1.0 + top + left)
+    # sqrt(1 + gx^2 + gy^2) at the four corners of each cell, summed (two work arrays in all).
+    acc = np.add(bottom, left)
+    np.sqrt(acc, out=acc)
+    tmp = np.add(bottom, right)
+    acc += np.sqrt(tmp, out=tmp)
+    np.add(top, right, out=tmp)
+    acc += np.sqrt(tmp, out=tmp)
+    np.add(top, left, out=tmp)
+    acc += np.sqrt(tmp, out=tmp)
     if g.has_invalid:
         acc = acc[np.isfinite(acc)]
         if acc.size == 0:

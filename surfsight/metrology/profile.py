@@ -91,26 +91,34 @@ def amplitude_parameters(z: np.ndarray) -> dict[str, float]:
     return out
 
 
-def section_heights(z: np.ndarray, n_per_section: int) -> dict[str, float]:
-    """Mean peak height ``p``, valley depth ``v`` and height ``z`` over whole sections.
+def section_heights(z: np.ndarray, n_sections: int) -> dict[str, float]:
+    """Mean peak height ``p``, valley depth ``v`` and height ``z`` over ``n_sections`` sections.
 
-    ``Rp_i = max Z``, ``Rv_i = -min Z``, ``Rz_i = Rp_i + Rv_i`` in section ``i`` of
-    ``n_per_section`` samples; the results are the means over the sections (ISO 21920-2, 5.3.4,
-    default number of sections 5). Sections with no valid point are skipped.
+    The evaluation length ``z`` is split into ``n_sections`` equal sections (boundaries rounded to
+    the nearest sample). ``Rp_i = max Z``, ``Rv_i = -min Z``, ``Rz_i = Rp_i + Rv_i`` in section
+    ``i``; the results are the means over the sections (ISO 21920-2, 5.3.4; default number of
+    sections 5). Sections without a valid point are skipped.
     """
     z = np.asarray(z, dtype=np.float64)
-    n_sections = z.size // n_per_section if n_per_section > 0 else 0
-    if n_sections < 1:
-        raise ParameterError(f"section parameters need at least one section of {n_per_section} samples; "
-                             f"the evaluation length has {z.size}")
-    blocks = z[: n_sections * n_per_section].reshape(n_sections, n_per_section)
-    ok = np.isfinite(blocks).any(axis=1)
-    if not ok.any():
+    if not isinstance(n_sections, (int, np.integer)) or n_sections < 1 or n_sections > z.size:
+        raise ParameterError(f"section parameters need 1..{z.size} sections, got {n_sections!r}")
+    bounds = np.rint(np.linspace(0, z.size, n_sections + 1)).astype(int)
+    peaks, valleys = [], []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        block = z[a:b]
+        block = block[np.isfinite(block)]
+        if block.size:
+            peaks.append(block.max())
+            valleys.append(-block.min())
+    if not peaks:
         raise ParameterError("section parameters: no section has a valid point")
-    peaks = np.nanmax(blocks[ok], axis=1)
-    valleys = -np.nanmin(blocks[ok], axis=1)
-    return {"p": float(peaks.mean()), "v": float(valleys.mean()), "z": float((peaks + valleys).mean()),
-            "sections": int(ok.sum())}
+    p, v = np.array(peaks), np.array(valleys)
+    return {"p": float(p.mean()), "v": float(v.mean()), "z": float((p + v).mean()), "sections": len(peaks)}
+
+
+def _sections_in(n_points: int, dx: float, sampling_length: float) -> int:
+    """Whole sampling lengths in ``n_points`` samples (tolerant to the rounding of ``dx``)."""
+    return int(math.floor(n_points * dx / sampling_length + 1e-6))
 
 
 def slope_7point(z: np.ndarray, dx: float) -> np.ndarray:
@@ -163,7 +171,7 @@ def mean_width(z: np.ndarray, dx: float, sampling_length: float, *, height_fract
     """
     z = np.asarray(z, dtype=np.float64)
     if rz is None:
-        rz = section_heights(z, max(1, int(round(sampling_length / dx))))["z"]
+        rz = section_heights(z, max(1, _sections_in(z.size, dx, sampling_length)))["z"]
     h_min = height_fraction * rz
     w_min = width_fraction * sampling_length
     widths: list[float] = []
@@ -315,7 +323,7 @@ def _names(names: Iterable[str] | None) -> list[str]:
     return names
 
 
-def _profile_values(z: np.ndarray, dx: float, prefix: str, wanted: list[str], section: int, lr: float,
+def _profile_values(z: np.ndarray, dx: float, prefix: str, wanted: list[str], n_sec: int, lr: float,
                     rmr_c: float, rdc: tuple[float, float], errors: dict[str, str]) -> dict[str, float]:
     """Values of the ``prefix`` parameters in ``wanted``; failures go to ``errors`` by name."""
     out: dict[str, float] = {}
@@ -329,7 +337,7 @@ def _profile_values(z: np.ndarray, dx: float, prefix: str, wanted: list[str], se
 
     def sec() -> dict[str, float]:
         if "sec" not in cache:
-            cache["sec"] = section_heights(z, section)
+            cache["sec"] = section_heights(z, n_sec)
         return cache["sec"]
 
     def one(s: str) -> float:
@@ -428,29 +436,29 @@ def profile_parameters(profile: Profile, names: Iterable[str] | None = None, lam
 
     lr = float(sampling_length) if sampling_length else float(lambda_c)
     n_total = profile.heights.size
-    per_section = int(round(lr / profile.dx))
-    if per_section < 1:
+    if lr < profile.dx:
         raise InputError(f"sampling length {lr} m is shorter than the sampling interval {profile.dx} m")
     if evaluation_length is None:
-        k = min(int(n_sections), n_total // per_section)
+        k = min(int(n_sections), _sections_in(n_total, profile.dx, lr))
         if k < 1:
             raise ParameterError(f"the profile ({profile.length_m:.4g} m) is shorter than one sampling length "
                                  f"({lr:.4g} m); choose a shorter lambda_c or measure a longer profile")
-        n_eval = k * per_section
+        n_eval = min(n_total, int(round(k * lr / profile.dx)))
     else:
         n_eval = int(round(evaluation_length / profile.dx))
         if not 1 <= n_eval <= n_total:
             raise InputError(f"evaluation length {evaluation_length} m does not fit the profile "
                              f"({profile.length_m:.4g} m)")
+        k = _sections_in(n_eval, profile.dx, lr)
     first = (n_total - n_eval) // 2
     window = slice(first, first + n_eval)
     z = {key: parts[key].heights[window] for key in ("primary", "waviness", "roughness")}
 
     out: dict[str, float] = {}
     errors: dict[str, str] = {}
-    out.update(_profile_values(z["primary"], profile.dx, "P", wanted, n_eval, lr, rmr_c, rdc, errors))
-    out.update(_profile_values(z["waviness"], profile.dx, "W", wanted, n_eval, lr, rmr_c, rdc, errors))
-    out.update(_profile_values(z["roughness"], profile.dx, "R", wanted, per_section, lr, rmr_c, rdc, errors))
+    out.update(_profile_values(z["primary"], profile.dx, "P", wanted, 1, lr, rmr_c, rdc, errors))
+    out.update(_profile_values(z["waviness"], profile.dx, "W", wanted, 1, lr, rmr_c, rdc, errors))
+    out.update(_profile_values(z["roughness"], profile.dx, "R", wanted, k, lr, rmr_c, rdc, errors))
     if any(n in _RK for n in wanted):
         try:
             rk = rk_parameters(z["roughness"])
@@ -461,7 +469,7 @@ def profile_parameters(profile: Profile, names: Iterable[str] | None = None, lam
         raise ParameterError("; ".join(f"{n}: {msg}" for n, msg in errors.items()))
     if details is not None:
         details.update(lambda_s=s_used, lambda_c=float(lambda_c), lambda_f=lambda_f, sampling_length=lr,
-                       evaluation_length=n_eval * profile.dx, sections=n_eval // per_section,
+                       evaluation_length=n_eval * profile.dx, sections=k,
                        evaluation_slice=(first, first + n_eval), profiles=parts,
                        cutoff_choice=choice, undefined=errors)
     return {n: out[n] for n in wanted if n in out}

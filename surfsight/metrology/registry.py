@@ -79,18 +79,18 @@ def _p(name, unit, family, reference, description, function, needs=(), argument=
 
 _ENTRIES = [
     # height, clause 4.2
-    _p("Sq", "m", "height", f"{_ISO} 4.2.2", "root mean square height", height.Sq, ["values"]),
-    _p("Ssk", "1", "height", f"{_ISO} 4.2.3", "skewness of the height distribution", height.Ssk, ["values"]),
-    _p("Sku", "1", "height", f"{_ISO} 4.2.4", "kurtosis of the height distribution", height.Sku, ["values"]),
-    _p("Sp", "m", "height", f"{_ISO} 4.2.5", "maximum peak height", height.Sp, ["values"]),
-    _p("Sv", "m", "height", f"{_ISO} 4.2.6", "maximum pit height (positive depth)", height.Sv, ["values"]),
-    _p("Sz", "m", "height", f"{_ISO} 4.2.7", "maximum height, Sp + Sv", height.Sz, ["values"]),
-    _p("Sa", "m", "height", f"{_ISO} 4.2.8", "arithmetic mean height", height.Sa, ["values"]),
+    _p("Sq", "m", "height", f"{_ISO} 4.2.2", "root mean square height", height.Sq, ["moments"]),
+    _p("Ssk", "1", "height", f"{_ISO} 4.2.3", "skewness of the height distribution", height.Ssk, ["moments"]),
+    _p("Sku", "1", "height", f"{_ISO} 4.2.4", "kurtosis of the height distribution", height.Sku, ["moments"]),
+    _p("Sp", "m", "height", f"{_ISO} 4.2.5", "maximum peak height", height.Sp, ["moments"]),
+    _p("Sv", "m", "height", f"{_ISO} 4.2.6", "maximum pit height (positive depth)", height.Sv, ["moments"]),
+    _p("Sz", "m", "height", f"{_ISO} 4.2.7", "maximum height, Sp + Sv", height.Sz, ["moments"]),
+    _p("Sa", "m", "height", f"{_ISO} 4.2.8", "arithmetic mean height", height.Sa, ["moments"]),
     # spatial, clause 4.3
     _p("Sal", "m", "spatial", f"{_ISO} 4.3.2", "autocorrelation length (fastest decay to s = 0.2)",
-       spatial.Sal, ["acf"]),
+       spatial.Sal, ["decay"]),
     _p("Str", "1", "spatial", f"{_ISO} 4.3.3", "texture aspect ratio (fastest / slowest ACF decay)",
-       spatial.Str, ["acf"]),
+       spatial.Str, ["decay"]),
     _p("Ssw", "m", "spatial", f"{_ISO} 4.3.4", "dominant spatial wavelength", spatial.Ssw, ["spectrum"]),
     _p("Std", "rad", "spatial", f"{_ISO} 4.3.5", "texture direction (dominant wave vector, normal to the lay)",
        spatial.Std, ["spectrum"]),

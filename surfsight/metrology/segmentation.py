@@ -291,7 +291,12 @@ def _steepest_neighbours(z: np.ndarray, dy: float, dx: float, which: str = "both
     """Index (0..7 into ``_OFFSETS``) of the steepest-ascent and steepest-descent neighbour of every point,
     or -1 where no neighbour is strictly higher (lower). NaN neighbours and the outside never qualify.
 
-    Work is done in blocks of rows that fit in cache; slopes are compared in units of 1/dx.
+    Slopes are compared in units of 1/dx. To track the best slope and its direction in one pass, the
+    three lowest mantissa bits of each slope are replaced by the neighbour's index (a change of at most
+    8 units in the last place): ``fmax``/``fmin`` then carry the direction along, exact ties go to the
+    higher index, and slopes closer than 8 ulp count as tied. A slope of exactly 0 (a flat neighbour)
+    becomes a denormal of at most 7 x 5e-324 and is not counted as rising or falling. Work is done in
+    blocks of rows that fit in cache.
     """
     ny, nx = z.shape
     padded = np.full((ny + 2, nx + 2), np.nan)
@@ -302,36 +307,36 @@ def _steepest_neighbours(z: np.ndarray, dy: float, dx: float, which: str = "both
     dir_down = np.empty((ny, nx), dtype=np.int8) if want_down else None
     factors = [dx / math.hypot(oy * dy, ox * dx) for oy, ox in _OFFSETS]
     rows_per_block = max(1, (1 << 16) // (nx + 2))
+    clear = np.int64(~7)
+    tiny = 1e-300  # far below any real slope, far above the tagged zeros
 
     def rows(start: int, stop: int) -> None:
-        with np.errstate(invalid="ignore"):
-            for r0 in range(start, stop, rows_per_block):
-                r1 = min(stop, r0 + rows_per_block)
-                shape = (r1 - r0, nx)
-                centre = padded[1 + r0:1 + r1, 1:-1]
-                slope = np.empty(shape)
-                better = np.empty(shape, dtype=bool)
+        for r0 in range(start, stop, rows_per_block):
+            r1 = min(stop, r0 + rows_per_block)
+            shape = (r1 - r0, nx)
+            centre = padded[1 + r0:1 + r1, 1:-1]
+            slope = np.empty(shape)
+            tagged = slope.view(np.int64)
+            best_up = np.zeros(shape)
+            best_down = np.zeros(shape)
+            for k, (oy, ox) in enumerate(_OFFSETS):
+                np.subtract(padded[1 + r0 + oy:1 + r1 + oy, 1 + ox:nx + 1 + ox], centre, out=slope)
+                if factors[k] != 1.0:
+                    slope *= factors[k]
+                np.bitwise_and(tagged, clear, out=tagged)
+                np.bitwise_or(tagged, k, out=tagged)
                 if want_up:
-                    best_up = np.zeros(shape)
-                    up = dir_up[r0:r1]
-                    up.fill(-1)
+                    np.fmax(best_up, slope, out=best_up)  # fmax/fmin ignore NaN neighbours
                 if want_down:
-                    best_down = np.zeros(shape)
-                    down = dir_down[r0:r1]
-                    down.fill(-1)
-                for k, (oy, ox) in enumerate(_OFFSETS):
-                    neighbour = padded[1 + r0 + oy:1 + r1 + oy, 1 + ox:nx + 1 + ox]
-                    np.subtract(neighbour, centre, out=slope)
-                    if factors[k] != 1.0:
-                        slope *= factors[k]
-                    if want_up:
-                        np.greater(slope, best_up, out=better)
-                        np.copyto(best_up, slope, where=better)
-                        np.copyto(up, k, where=better)
-                    if want_down:
-                        np.less(slope, best_down, out=better)
-                        np.copyto(best_down, slope, where=better)
-                        np.copyto(down, k, where=better)
+                    np.fmin(best_down, slope, out=best_down)
+            if want_up:
+                d = (best_up.view(np.int64) & 7).astype(np.int8)
+                d[~(best_up > tiny)] = -1
+                dir_up[r0:r1] = d
+            if want_down:
+                d = (best_down.view(np.int64) & 7).astype(np.int8)
+                d[~(best_down < -tiny)] = -1
+                dir_down[r0:r1] = d
 
     if workers > 1 and ny >= 2 * workers:
         bounds = np.linspace(0, ny, workers + 1).astype(int)
@@ -348,18 +353,22 @@ def _basins(direction: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, int, 
     ny, nx = direction.shape
     size = ny * nx
     index_type = np.int32 if size < 2**31 - nx - 2 else np.int64
-    # step[d + 1] is the flat offset to neighbour d; step[0] = 0 for a sink (it points at itself).
-    step = np.array([0] + [oy * nx + ox for oy, ox in _OFFSETS], dtype=index_type)
+    # step[d] is the flat offset to neighbour d; a sink (d = -1, 255 as uint8) points at itself.
+    step = np.zeros(256, dtype=index_type)
+    step[:len(_OFFSETS)] = [oy * nx + ox for oy, ox in _OFFSETS]
     target = np.arange(size, dtype=index_type)
-    target += step[direction.ravel().astype(np.intp) + 1]
-    sinks = valid & (direction < 0)
-    seeds, n = ndimage.label(sinks, structure=_EIGHT)
-    # Pointer jumping: target <- target[target] until every point points at its sink.
-    while True:
-        hop = target[target]
-        if np.array_equal(hop, target):
-            break
-        target = hop
+    target += step[direction.ravel().view(np.uint8)]
+    stops = (direction < 0).ravel()  # sinks and invalid points point at themselves
+    seeds, n = ndimage.label(valid & (direction < 0), structure=_EIGHT)
+    # Pointer jumping: target <- target[target] until every point points at its sink. The first rounds
+    # run on the whole array; then only on the points not yet resolved (a shrinking set).
+    for _ in range(3):
+        target = target[target]
+    active = np.flatnonzero(~stops[target]).astype(index_type)
+    while active.size:
+        hop = target[target[active]]
+        target[active] = hop
+        active = active[~stops[hop]]
     flat_seeds = seeds.ravel()
     labels = flat_seeds[target].reshape(ny, nx).astype(np.int32, copy=False)
     # One point of each basin's sink group (all points of a group share one height): its pit.

@@ -14,7 +14,9 @@ triangular taper the plain sum would add at large lags.
 
 Lags are evaluated up to half the field in each direction (``|tx| <= Lx/2``, ``|ty| <= Ly/2``):
 beyond that fewer than half the points overlap and the estimate is noise. This also lets the FFT
-be padded by half the field instead of doubling it.
+be padded by half the field instead of doubling it. For Sal and Str (:func:`decay`) a quarter
+field is tried first and the half field only when the ACF has not decayed inside the quarter,
+which gives the same result faster on the usual surfaces.
 
 Sal and Str (threshold ``s = 0.2``, ISO 25178-3 default)
 -------------------------------------------------------
@@ -49,7 +51,7 @@ from ..surface import Surface
 from .height import _source
 from .psd import WORKERS, Spectrum, angular_spectrum, psd_2d
 
-__all__ = ["ACF", "autocorrelation", "decay_lengths", "Sal", "Str", "Std", "Ssw"]
+__all__ = ["ACF", "Decay", "autocorrelation", "decay", "decay_lengths", "Sal", "Str", "Std", "Ssw"]
 
 #: Number of rays over 180 degrees used to find the decay of the ACF.
 RAYS = 360
@@ -68,59 +70,77 @@ class ACF:
         ``(dy, dx)`` of the lag grid, metres.
     source
         Name of the surface, for messages.
+    max_lag
+        Largest lag evaluated, as a share of the field in each direction.
     """
 
     values: np.ndarray
     spacing: tuple[float, float]
     source: str = "surface"
+    max_lag: float = 0.5
 
     @property
     def centre(self) -> tuple[int, int]:
         return self.values.shape[0] // 2, self.values.shape[1] // 2
 
 
-def _lags(full: np.ndarray, hy: int, hx: int) -> np.ndarray:
-    """Cut lags -h..h out of a circular correlation (zero lag at [0, 0])."""
-    rows = np.r_[full.shape[0] - hy:full.shape[0], 0:hy + 1]
-    cols = np.r_[full.shape[1] - hx:full.shape[1], 0:hx + 1]
-    return full[np.ix_(rows, cols)]
+def _correlation(a: np.ndarray, hy: int, hx: int) -> np.ndarray:
+    """Linear (zero-padded, non-circular) autocorrelation sum of ``a`` at lags ``-h..h`` per axis.
+
+    The 2-D transform is split by axis so that no FFT is spent on the padding rows going in, or on
+    rows of lags that are not wanted coming out.
+    """
+    ny, nx = a.shape
+    py = scipy.fft.next_fast_len(ny + hy, real=False)
+    px = scipy.fft.next_fast_len(nx + hx, real=True)
+    f = scipy.fft.rfft(a, n=px, axis=1, workers=WORKERS)                    # (ny, px//2+1), real rows only
+    f = scipy.fft.fft(f, n=py, axis=0, workers=WORKERS, overwrite_x=True)   # (py, px//2+1)
+    power = f.real * f.real
+    power += f.imag * f.imag
+    del f
+    g = scipy.fft.ifft(power, axis=0, workers=WORKERS, overwrite_x=True)    # complex, (py, px//2+1)
+    rows = np.r_[py - hy:py, 0:hy + 1]
+    g = g[rows]                                                              # only the wanted lags
+    full = scipy.fft.irfft(g, n=px, axis=1, workers=WORKERS, overwrite_x=True)
+    cols = np.r_[px - hx:px, 0:hx + 1]
+    return full[:, cols]
 
 
-def _correlate(a: np.ndarray, shape: tuple[int, int], hy: int, hx: int) -> np.ndarray:
-    f = scipy.fft.rfft2(a, s=shape, workers=WORKERS)
-    p = f.real * f.real
-    p += f.imag * f.imag
-    return _lags(scipy.fft.irfft2(p, s=shape, workers=WORKERS), hy, hx)
+def autocorrelation(surface: Surface, *, max_lag: float = 0.5) -> ACF:
+    """The overlap-normalised ACF of the valid heights (see the module notes).
 
-
-def autocorrelation(surface: Surface) -> ACF:
-    """The overlap-normalised ACF of the valid heights (see the module notes)."""
+    Parameters
+    ----------
+    max_lag
+        Largest lag evaluated, as a share of the field in each direction (default 0.5).
+    """
     z = surface.heights
     ny, nx = z.shape
     if ny < 3 or nx < 3:
         raise ParameterError(f"{_source(surface)}: the autocorrelation needs at least 3 x 3 points, got {z.shape}")
-    hy, hx = ny // 2, nx // 2
-    shape = (scipy.fft.next_fast_len(ny + hy, real=True), scipy.fft.next_fast_len(nx + hx, real=True))
+    if not 0.0 < max_lag <= 0.5:
+        raise ParameterError(f"{_source(surface)}: max_lag must lie in (0, 0.5], got {max_lag!r}")
+    hy, hx = max(int(ny * max_lag), 1), max(int(nx * max_lag), 1)
     if surface.has_invalid:
         valid = ~np.isnan(z)
         if valid.sum() < 2:
             raise ParameterError(f"{_source(surface)}: too few valid points for an autocorrelation")
         data = np.where(valid, z - z[valid].mean(), 0.0)
-        num = _correlate(data, shape, hy, hx)
-        den = np.rint(_correlate(valid.astype(np.float64), shape, hy, hx))
+        num = _correlation(data, hy, hx)
+        den = np.rint(_correlation(valid.astype(np.float64), hy, hx))
         with np.errstate(invalid="ignore", divide="ignore"):
             acf = np.where(den > 0, num / np.maximum(den, 1.0), np.nan)
     else:
         data = z - z.mean()
-        num = _correlate(data, shape, hy, hx)
+        acf = _correlation(data, hy, hx)
         count_y = ny - np.abs(np.arange(-hy, hy + 1))
         count_x = nx - np.abs(np.arange(-hx, hx + 1))
-        acf = num / count_y[:, None] / count_x[None, :]
+        acf /= np.outer(count_y, count_x)
     zero = acf[hy, hx]
     if not zero > 0:
         raise ParameterError(f"{_source(surface)}: the autocorrelation is undefined for a flat surface (Sq = 0)")
     acf /= zero
-    return ACF(acf, (surface.dy, surface.dx), _source(surface))
+    return ACF(acf, (surface.dy, surface.dx), _source(surface), max_lag)
 
 
 def decay_lengths(acf: ACF, s: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
@@ -167,26 +187,82 @@ def decay_lengths(acf: ACF, s: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
     return angles, lengths
 
 
-def Sal(surface: Surface, s: float = 0.2, *, acf: ACF | None = None) -> float:
-    """Autocorrelation length, ISO 25178-2:2021 4.3.2: the shortest lag at which the ACF falls to ``s`` (m)."""
-    a = autocorrelation(surface) if acf is None else acf
+@dataclass(frozen=True)
+class Decay:
+    """Decay lengths of the ACF to the threshold ``s`` along :data:`RAYS` directions (Sal/Str).
+
+    Attributes
+    ----------
+    s
+        The threshold.
+    angles, lengths
+        Ray angles (rad) and decay lengths (m; ``inf`` where the ACF does not fall to ``s`` within the
+        evaluated lags).
+    source
+        Name of the surface, for messages.
+    """
+
+    s: float
+    angles: np.ndarray
+    lengths: np.ndarray
+    source: str = "surface"
+
+
+#: Lag window tried first by :func:`decay` (share of the field); widened to 0.5 when the lobe reaches it.
+FIRST_LAG = 0.25
+
+
+def decay(surface: Surface, s: float = 0.2, *, acf: ACF | None = None) -> Decay:
+    """Decay lengths for Sal and Str, evaluating lags up to half the field.
+
+    Without ``acf``, the ACF is first evaluated up to a quarter of the field (the FFT is smaller), and
+    again up to half the field only if the ACF has not fallen to ``s`` within that quarter in every
+    direction; the result is the same as with the half-field ACF (the thresholded lobe around the
+    origin is the same connected region). An ``acf`` passed in with ``max_lag < 0.5`` is widened the
+    same way.
+    """
+    a = autocorrelation(surface, max_lag=FIRST_LAG) if acf is None else acf
     _, lengths = decay_lengths(a, s)
-    finite = lengths[np.isfinite(lengths)]
+    if a.max_lag < 0.5 and not _inside(a, lengths):
+        a = autocorrelation(surface, max_lag=0.5)
+    angles, lengths = decay_lengths(a, s)
+    return Decay(float(s), angles, lengths, a.source)
+
+
+def _inside(acf: ACF, lengths: np.ndarray) -> bool:
+    """Whether every ray decayed at least 4 lag steps inside the evaluated window."""
+    if not np.isfinite(lengths).all():
+        return False
+    hy, hx = acf.centre
+    dy, dx = acf.spacing
+    limit = min((hy - 4) * dy, (hx - 4) * dx)
+    return bool(lengths.max() < limit)
+
+
+def _decay(surface: Surface, s: float, acf: ACF | None, dec: Decay | None) -> Decay:
+    if dec is not None and dec.s == s:
+        return dec
+    return decay(surface, s, acf=acf)
+
+
+def Sal(surface: Surface, s: float = 0.2, *, acf: ACF | None = None, decay: Decay | None = None) -> float:
+    """Autocorrelation length, ISO 25178-2:2021 4.3.2: the shortest lag at which the ACF falls to ``s`` (m)."""
+    d = _decay(surface, s, acf, decay)
+    finite = d.lengths[np.isfinite(d.lengths)]
     if finite.size == 0:
-        raise ParameterError(f"{a.source}: Sal is undefined: the autocorrelation does not fall to s = {s} "
+        raise ParameterError(f"{d.source}: Sal is undefined: the autocorrelation does not fall to s = {s} "
                              "within half the field in any direction (field too small for the texture)")
     return float(finite.min())
 
 
-def Str(surface: Surface, s: float = 0.2, *, acf: ACF | None = None) -> float:
+def Str(surface: Surface, s: float = 0.2, *, acf: ACF | None = None, decay: Decay | None = None) -> float:
     """Texture aspect ratio, ISO 25178-2:2021 4.3.3: fastest over slowest decay length of the ACF (0..1)."""
-    a = autocorrelation(surface) if acf is None else acf
-    _, lengths = decay_lengths(a, s)
-    if not np.isfinite(lengths).all():
-        raise ParameterError(f"{a.source}: Str is undefined: the autocorrelation does not fall to s = {s} "
+    d = _decay(surface, s, acf, decay)
+    if not np.isfinite(d.lengths).all():
+        raise ParameterError(f"{d.source}: Str is undefined: the autocorrelation does not fall to s = {s} "
                              "within half the field in at least one direction (a strong lay or a field too "
                              "small); see Std for the lay direction")
-    return float(lengths.min() / lengths.max())
+    return float(d.lengths.min() / d.lengths.max())
 
 
 def Std(surface: Surface, *, spectrum: Spectrum | None = None, step: float = np.deg2rad(0.5)) -> float:

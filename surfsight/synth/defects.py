@@ -6,7 +6,8 @@ data (``measure_defects``), so the numbers describe what the height map really s
 
 * ``depth_m``: the deepest deficit of the defect below the texture, ``max(texture - truth)``
   inside the mask;
-* ``width_m``, ``length_m``: across and along the defect's long axis (principal axes of the mask);
+* ``width_m``, ``length_m``: across and along the long axis (principal axes) of the cavity, the
+  part of the mask where material is missing;
 * ``area_m2``: plan-view area of the mask;
 * ``sqrt_area_m``: Murakami's parameter, the square root of the defect's area projected on the
   plane normal to a load acting across the long axis (the cross-section: deficit integrated along
@@ -150,16 +151,16 @@ def scratch(z, rng, spacing, *, depth, width, length, section="V", curved=False,
     window = z[rs, cs]
     if not (cut > 0).any():
         return z, None
-    new, groove = _carve(window, cut, float(cut.max()))
+    new, groove = _carve(window, cut, depth)
     removed = float(np.sum(window - new))
-    ridge = np.where(inside & (u >= 0.8), np.exp(-((u - 1.35) / 0.3) ** 2), 0.0) * (local_depth > 0)
+    ridge = np.where(inside & (u >= 1.0), np.exp(-((u - 1.35) / 0.3) ** 2), 0.0) * (local_depth > 0)
     ridge[ridge < 0.05] = 0.0
     if pileup > 0 and ridge.sum() > 0:
         new += ridge * (pileup * removed / ridge.sum())
     out = z.copy()
     out[rs, cs] = new
     footprint = np.zeros(z.shape, bool)
-    footprint[rs, cs] = groove | (ridge > 0)
+    footprint[rs, cs] = groove | ((ridge > 0) if pileup > 0 else False)
     if tip_radius is None:
         tip_radius = width / 2 if section == "U" else max(min(spacing), 0.05 * width)
     nominal = {"depth": depth, "width": width, "length": length, "section": section, "curved": curved,
@@ -168,14 +169,16 @@ def scratch(z, rng, spacing, *, depth, width, length, section="V", curved=False,
 
 
 def crack(z, rng, spacing, *, depth, width, length, branches=2, angle=None):
-    """A thin, deep crack: a jagged path (random walk around a line) with side branches."""
-    out, footprint = z, np.zeros(z.shape, bool)
+    """A thin, deep crack: a jagged path (random walk around a line) with shallower side
+    branches; the deepest point is ``depth`` below the texture."""
+    cut = np.zeros(z.shape)
     trunk_angle = rng.uniform(0, np.pi) if angle is None else angle
     segments = [(None, trunk_angle, length, depth)]
     for _ in range(int(branches)):
-        segments.append(("branch", trunk_angle + rng.choice([-1, 1]) * rng.uniform(0.4, 0.9), length * rng.uniform(0.2, 0.45),
-                         depth * rng.uniform(0.4, 0.8)))
+        segments.append(("branch", trunk_angle + rng.choice([-1, 1]) * rng.uniform(0.4, 0.9),
+                         length * rng.uniform(0.2, 0.45), depth * rng.uniform(0.4, 0.8)))
     origin = None
+    half = max(width / 2, 0.75 * max(spacing))
     for role, seg_angle, seg_length, seg_depth in segments:
         points, _ = _path(rng, z.shape, spacing, seg_length, curved=False, angle=seg_angle)
         jag = np.cumsum(rng.normal(0, 0.35 * max(spacing), len(points)))
@@ -186,23 +189,13 @@ def crack(z, rng, spacing, *, depth, width, length, branches=2, angle=None):
             points = points - points[0] + anchor
         else:
             origin = points
-        half = max(width / 2, 0.75 * max(spacing))
         (rs, cs), d, t = _distance_to_path(points, z.shape, spacing, reach=half + 2 * max(spacing))
         taper = np.clip(np.minimum(t, 1 - t) * 8, 0, 1) if role is None else np.clip((1 - t) * 4, 0, 1)
-        u = np.where(np.isfinite(d), d, np.inf) / half
-        cut = np.where(u < 1, seg_depth * taper * (1 - u), 0.0)
-        sub = cut > 0
-        if not sub.any():
-            continue
-        window = out[rs, cs]
-        ref = _reference(window, sub)
-        new = window.copy()
-        new[sub] = np.minimum(window[sub], ref - cut[sub])
-        out = out.copy()
-        out[rs, cs] = new
-        footprint[rs, cs] |= sub
-    if not footprint.any():
+        u = np.where(np.isfinite(d), d, 1e9) / half
+        cut[rs, cs] = np.maximum(cut[rs, cs], np.where(u < 1, seg_depth * taper * (1 - u), 0.0))
+    if not (cut > 0).any():
         return z, None
+    out, footprint = _carve(z, cut, depth)
     nominal = {"depth": depth, "width": width, "length": length, "branches": int(branches), "angle": trunk_angle}
     return out, _Placed("crack", footprint, float(max(min(spacing) * 0.25, width * 0.05)), nominal)
 
@@ -216,8 +209,8 @@ def _center(rng, shape, spacing, margin):
 
 
 def dent(z, rng, spacing, *, depth, width, shape="spherical", rim=0.2, center=None):
-    """An indentation of diameter ``width`` at the reference level, spherical or conical, with a
-    raised rim (pile-up) holding ``rim`` of the displaced volume."""
+    """An indentation of diameter ``width``, spherical or conical, ``depth`` below the highest
+    texture it meets, with a raised rim (pile-up) holding ``rim`` of the displaced volume."""
     a = width / 2
     cy, cx = center or _center(rng, z.shape, spacing, 1.6 * a)
     rs, cs = _window((cy, cx), 1.8 * a, z.shape, spacing)
@@ -231,28 +224,26 @@ def dent(z, rng, spacing, *, depth, width, shape="spherical", rim=0.2, center=No
         indenter = depth * (1 - r / a)
         root = max(min(spacing), 0.02 * a)
     cut = np.where(r < a, np.clip(indenter, 0, None), 0.0)
-    sub = cut > 0
-    if not sub.any():
+    if not (cut > 0).any():
         return z, None
     window = z[rs, cs]
-    ref = _reference(window, sub)
-    new = window.copy()
-    new[sub] = np.minimum(window[sub], ref - cut[sub])
+    new, sub = _carve(window, cut, depth)
     removed = float(np.sum(window - new))
-    ring = np.where(r >= a * 0.9, np.exp(-((r / a - 1.15) / 0.15) ** 2), 0.0)
+    ring = np.where(r >= a, np.exp(-((r / a - 1.15) / 0.15) ** 2), 0.0)
+    ring[ring < 0.05] = 0.0
     if rim > 0 and ring.sum() > 0:
         new += ring * (rim * removed / ring.sum())
     out = z.copy()
     out[rs, cs] = new
     footprint = np.zeros(z.shape, bool)
-    footprint[rs, cs] = sub | (ring > 0.05)
-    return out, _Placed("dent", footprint, float(root), {"depth": depth, "width": width, "shape": shape, "rim": rim})
+    footprint[rs, cs] = sub | (ring > 0)
+    return out, _Placed("dent", footprint, float(root), {"depth": depth, "width": width, "shape": str(shape), "rim": rim})
 
 
 def pit(z, rng, spacing, *, depth, width, cluster=1):
-    """Corrosion pit(s): hemispheroidal cavities with ragged rims; ``cluster`` pits close together."""
-    out = z
-    footprint = np.zeros(z.shape, bool)
+    """Corrosion pit(s): hemispheroidal cavities with ragged rims; ``cluster`` pits close
+    together, the first (largest) ``depth`` deep."""
+    cut = np.zeros(z.shape)
     cy0, cx0 = _center(rng, z.shape, spacing, width * (1 + 0.8 * (cluster > 1)))
     y, x = _coords(z.shape, spacing)
     for k in range(int(cluster)):
@@ -265,19 +256,10 @@ def pit(z, rng, spacing, *, depth, width, cluster=1):
         theta = np.arctan2(dyy, dxx)
         harmonics = sum(rng.normal(0, 0.08 / m) * np.cos(m * theta + rng.uniform(0, 2 * np.pi)) for m in range(2, 7))
         rho = np.sqrt(dyy ** 2 + dxx ** 2) / (a * (1 + harmonics))
-        cut = np.where(rho < 1, h * np.sqrt(np.clip(1 - rho ** 2, 0, None)), 0.0)
-        sub = cut > 0
-        if not sub.any():
-            continue
-        window = out[rs, cs]
-        ref = _reference(window, sub)
-        new = window.copy()
-        new[sub] = np.minimum(window[sub], ref - cut[sub])
-        out = out.copy()
-        out[rs, cs] = new
-        footprint[rs, cs] |= sub
-    if not footprint.any():
+        cut[rs, cs] = np.maximum(cut[rs, cs], np.where(rho < 1, h * np.sqrt(np.clip(1 - rho ** 2, 0, None)), 0.0))
+    if not (cut > 0).any():
         return z, None
+    out, footprint = _carve(z, cut, depth)
     # a hemispheroid's bottom radius of curvature: a^2 / h
     return out, _Placed("pit", footprint, float((width / 2) ** 2 / depth), {"depth": depth, "width": width, "cluster": int(cluster)})
 
@@ -298,9 +280,9 @@ def inclusion(z, rng, spacing, *, depth, width, protrusion=None):
     if not body.any() or not crevice.any():
         return z, None
     ref = _reference(window, body | crevice)
-    new = window.copy()
-    new[body] = ref + protrusion * np.sqrt(np.clip(1 - (r[body] / a) ** 2, 0, None)) + 0.1 * (window[body] - ref)
-    new[crevice] = np.minimum(window[crevice], ref - depth)
+    new, _ = _carve(window, np.where(crevice, depth, 0.0), depth)
+    # the particle stands proud of the surface; it never lies below the texture
+    new[body] = np.maximum(window[body], ref + protrusion * np.sqrt(np.clip(1 - (r[body] / a) ** 2, 0, None)))
     out = z.copy()
     out[rs, cs] = new
     footprint = np.zeros(z.shape, bool)
@@ -344,11 +326,12 @@ def measure_defects(texture: np.ndarray, truth: np.ndarray, placed: list[_Placed
     deficit = texture - truth
     cell = spacing[0] * spacing[1]
     for p in placed:
-        changed = ndimage.binary_dilation(np.abs(deficit) > 0, iterations=0) & p.footprint
-        mask = p.footprint | changed
+        mask = p.footprint
         depth = float(np.max(deficit[mask])) if mask.any() else 0.0
         height = float(np.max(-deficit[mask])) if mask.any() else 0.0
-        yy, xx = np.nonzero(mask)
+        # plan-view extent of the cavity (where material is missing); the mask as a fallback
+        cavity = mask & (deficit > 0)
+        yy, xx = np.nonzero(cavity if cavity.sum() > 1 else mask)
         py, px = yy * spacing[0], xx * spacing[1]
         if len(py) > 1:
             cov = np.cov(np.vstack([px, py]))
@@ -387,8 +370,11 @@ def add_defects(texture: np.ndarray, spacing: tuple[float, float], kinds: list[s
         if kind not in APPLY:
             raise InputError(f"unknown defect kind {kind!r}; known: {', '.join(KINDS)}")
         geometry = default_geometry(kind, rng, field_size, texture_Sq, overrides)
+        before = truth
         truth, p = APPLY[kind](truth, rng, spacing, **geometry)
         if p is not None:
+            # the mask covers every pixel this defect changed, whatever its geometry says
+            p.footprint = p.footprint | (truth != before)
             placed.append(p)
     return truth, measure_defects(texture, truth, placed, spacing)
 

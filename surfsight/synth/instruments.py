@@ -135,16 +135,33 @@ def slopes(z: np.ndarray, spacing: tuple[float, float]) -> np.ndarray:
     return np.hypot(gx, gy)
 
 
-def batwing(z: np.ndarray, spacing: tuple[float, float], amplitude: float, coherence: float) -> np.ndarray:
-    """Overshoot and undershoot at steps lower than the coherence length: the second derivative
-    of the lightly smoothed surface, scaled so a step of height h gets spikes of ``amplitude*h``."""
+def step_edges(z: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Pixels next to a jump between neighbours of height in ``[low, high)`` (a step edge)."""
+    jump = np.zeros(z.shape)
+    dx = np.abs(np.diff(z, axis=1))
+    dy = np.abs(np.diff(z, axis=0))
+    jump[:, 1:] = np.maximum(jump[:, 1:], dx)
+    jump[:, :-1] = np.maximum(jump[:, :-1], dx)
+    jump[1:, :] = np.maximum(jump[1:, :], dy)
+    jump[:-1, :] = np.maximum(jump[:-1, :], dy)
+    return (jump >= low) & (jump < high)
+
+
+def batwing(z: np.ndarray, spacing: tuple[float, float], amplitude: float, coherence: float,
+            wavelength: float = 0.55e-6) -> np.ndarray:
+    """CSI batwing: overshoot at the top and undershoot at the foot of steps whose height lies
+    between a quarter wavelength and the coherence length (Harasaki & Wyant 2000). Modelled as
+    ``-amplitude * h * L/|L|`` on the step edge pixels, with ``L`` the Laplacian of the lightly
+    smoothed surface and ``h`` the local step height."""
     if amplitude <= 0:
+        return np.zeros_like(z)
+    edges = step_edges(z, wavelength / 4, coherence if coherence > 0 else np.inf)
+    if not edges.any():
         return np.zeros_like(z)
     smooth = ndimage.gaussian_filter(z, 1.0)
     lap = ndimage.laplace(smooth)
-    step = np.abs(ndimage.grey_dilation(z, size=3) - ndimage.grey_erosion(z, size=3))
-    within = step < coherence
-    return -amplitude * lap * within * 2.0
+    height = ndimage.maximum_filter(z, size=3) - ndimage.minimum_filter(z, size=3)
+    return np.where(edges, -amplitude * height * np.sign(lap), 0.0)
 
 
 # --- measurement ------------------------------------------------------------------------------------------------

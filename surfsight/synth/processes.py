@@ -24,7 +24,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import InputError
-from .texture import fractal_field, gaussian_field, johnson_translation
+from .texture import fractal_field, gaussian_field, texture
 
 Params = dict[str, float]
 
@@ -78,16 +78,15 @@ def _cusp(u: np.ndarray, feed: float, radius: float) -> np.ndarray:
 
 # --- abrasive processes -------------------------------------------------------------------------------------
 
-def _ground(rng, shape, spacing, p):
-    g = gaussian_field(shape, spacing, rng, acf="gaussian", Sal=p["Sal"], Str=p["Str"], lay=p["lay"])
-    z = johnson_translation(p["Ssk"], p["Sku"])(g)
-    return _scaled(z, p["Sq"])
-
-
 def _random_abrasive(rng, shape, spacing, p, acf="exponential"):
-    g = gaussian_field(shape, spacing, rng, acf=acf, Sal=p["Sal"], Str=p.get("Str", 1.0), lay=p.get("lay", 0.0))
-    z = johnson_translation(p["Ssk"], p["Sku"])(g)
-    return _scaled(z, p["Sq"])
+    """A random field meeting Sq, Sal, Str, lay, Ssk, Sku (see :func:`.texture.texture`);
+    moments in expectation (no rank mapping, for speed)."""
+    return texture(shape, spacing, rng, acf, Sq=p["Sq"], Sal=p["Sal"], Str=p.get("Str", 1.0), lay=p.get("lay", 0.0),
+                   Ssk=p["Ssk"], Sku=p["Sku"], exact_moments=False).heights
+
+
+def _ground(rng, shape, spacing, p):
+    return _random_abrasive(rng, shape, spacing, p, acf="gaussian")
 
 
 def _polished(rng, shape, spacing, p):

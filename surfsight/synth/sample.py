@@ -136,6 +136,9 @@ def sample(preset: str = "ground", size: int | tuple[int, int] = 256, spacing: f
     grid = (step, step)
     r_texture, r_defects, r_instrument, r_image, r_mc, r_choice = _streams(seed, 6)
     geometry = {k: overrides.pop(k) for k in GEOMETRY_OVERRIDES if k in overrides}
+    if "Std" in overrides and "lay" in process.ranges:
+        # Std (dominant wave direction, as surfsight.metrology.Std measures it) is normal to the lay
+        overrides["lay"] = (float(overrides.pop("Std")) + math.pi / 2) % math.pi
     target_Sq = overrides.pop("Sq", None) if "Sq" not in process.ranges else None
     unknown = sorted(set(overrides) - set(process.ranges))
     if unknown:
@@ -164,7 +167,11 @@ def sample(preset: str = "ground", size: int | tuple[int, int] = 256, spacing: f
     if mc > 0:
         runs = [measured_parameters(z, grid, inst, rng, label_names) for rng in
                 [np.random.default_rng(s) for s in np.random.SeedSequence(r_mc.integers(2**63)).spawn(mc)]]
-        uncertainty = {n: float(np.std([r[n] for r in runs], ddof=1)) if mc > 1 else 0.0 for n in label_names}
-        bias = {n: float(np.mean([r[n] for r in runs]) - labels[n]) for n in label_names}
+        uncertainty, bias = {}, {}
+        for n in label_names:
+            values = np.array([r[n] for r in runs], dtype=float)
+            values = values[np.isfinite(values)]
+            uncertainty[n] = float(np.std(values, ddof=1)) if values.size > 1 else math.nan
+            bias[n] = float(np.mean(values) - labels[n]) if values.size else math.nan
     return Sample(preset, seed, params, texture, truth, measured, image, records, inst, labels, uncertainty, bias,
                   camera={k: getattr(cam, k) for k in ("light", "azimuth", "defocus")})

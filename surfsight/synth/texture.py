@@ -347,14 +347,15 @@ def sample_translation(Ssk: float, Sku: float, n: int) -> tuple[JohnsonTranslati
         values = q / q.std()
         return JohnsonTranslation("N"), values - values.mean()
     pop = johnson_translation(Ssk, Sku)
-    fams = [pop.family] if pop.family != "N" else ["SU", "SB"]
-    # refine from the population solution on a thinned (every k-th) then the full quantile set
+    fams = [pop.family, "SB" if pop.family == "SU" else "SU"] if pop.family != "N" else ["SU", "SB"]
     best = None
     for fam in fams:
         start = (pop.gamma, math.log(pop.delta)) if fam == pop.family else None
         sol = _solve(fam, Ssk, Sku, q, None, start)
         if best is None or sol[0] < best[0]:
             best = sol + (fam,)
+        if best[0] < 1e-6:
+            break
     assert best is not None
     f = _build(best[3], best[1], best[2], q, None)
     values = f(q)
@@ -362,6 +363,19 @@ def sample_translation(Ssk: float, Sku: float, n: int) -> tuple[JohnsonTranslati
 
 
 # --- public entry point -------------------------------------------------------------------------------------
+
+def iaaft(z: np.ndarray, amplitude: np.ndarray, values: np.ndarray, iterations: int) -> np.ndarray:
+    """Iterative amplitude-adjusted Fourier transform (Schreiber & Schmitz, Phys. Rev. Lett. 77
+    (1996) 635): alternately impose the Fourier amplitudes ``amplitude`` (rfft layout, phases
+    kept) and the height distribution ``values`` (by rank), ending on the distribution."""
+    shape = z.shape
+    for _ in range(iterations):
+        spectrum = np.fft.rfft2(z)
+        modulus = np.abs(spectrum)
+        spectrum *= amplitude / np.where(modulus > 0, modulus, 1.0)
+        z = _by_rank(np.fft.irfft2(spectrum, s=shape), values)
+    return z
+
 
 def _by_rank(g: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Replace each value of ``g`` by the entry of the ascending ``values`` of the same rank."""
@@ -374,7 +388,8 @@ def texture(size: int | tuple[int, int] = 256, spacing: float | tuple[float, flo
             seed: int | np.random.Generator | None = 0, kind: str = "gaussian", *, Sq: float = 1e-6,
             Sal: float | None = None, Str: float = 1.0, Std: float | None = None, lay: float | None = None,
             Ssk: float = 0.0, Sku: float = 3.0, hurst: float = 0.8, rolloff: float | None = None,
-            short_cutoff: float | None = None, amplitudes: str = "fixed", exact_moments: bool = True) -> Surface:
+            short_cutoff: float | None = None, amplitudes: str = "fixed", exact_moments: bool = True,
+            iterations: int = 6) -> Surface:
     """A random texture meeting ISO 25178-2 targets as measured by :mod:`surfsight.metrology`.
 
     Parameters
@@ -411,6 +426,9 @@ def texture(size: int | tuple[int, int] = 256, spacing: float | tuple[float, flo
         Map the ranks of the Gaussian field onto the quantiles of the translation (Ssk, Sku met
         exactly); ``False`` applies the population translation pointwise (faster, Ssk/Sku met in
         expectation).
+    iterations
+        With ``exact_moments`` and non-Gaussian targets: IAAFT refinements (:func:`iaaft`) that
+        restore the target spectrum after the rank mapping (0: the Hermite correction only).
     """
     shape = _grid_shape(size)
     spacing2 = _spacing2(spacing)
@@ -435,13 +453,22 @@ def texture(size: int | tuple[int, int] = 256, spacing: float | tuple[float, flo
         threshold = f.gaussian_threshold(ACF_THRESHOLD)
         g = gaussian_field(shape, spacing2, rng, acf=kind, Sal=float(Sal), Str=Str, lay=direction,
                            threshold=threshold, amplitudes=amplitudes)
+        target_psd = lambda: np.clip(np.fft.rfft2(model_acf(shape, spacing2, acf=kind, Sal=float(Sal), Str=Str,  # noqa: E731
+                                                            lay=direction)).real, 0.0, None)
     elif kind == "fractal":
         g = fractal_field(shape, spacing2, rng, hurst=hurst, rolloff=rolloff, short_cutoff=short_cutoff,
                           Str=Str, lay=direction, amplitudes=amplitudes)
+        target_psd = lambda: fractal_psd(shape, spacing2, hurst=hurst, rolloff=rolloff,  # noqa: E731
+                                         short_cutoff=short_cutoff, Str=Str, lay=direction)
     else:
         raise InputError(f"texture: kind must be 'gaussian', 'exponential' or 'fractal', got {kind!r}")
     if exact_moments:
         z = _by_rank(g, values)
+        if not gaussian and iterations > 0 and amplitudes == "fixed":
+            psd = target_psd()
+            psd[0, 0] = 0.0
+            amplitude = np.sqrt(psd) * (np.abs(np.fft.rfft2(z)).sum() / max(np.sqrt(psd).sum(), 1e-300))
+            z = iaaft(z, amplitude, values, iterations)
     elif gaussian:
         z = g
     else:

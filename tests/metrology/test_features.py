@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 import math
 
 import numpy as np
@@ -162,6 +161,18 @@ def test_pruning_removes_noise_peaks():
     hills = feature_segmentation(noisy, pruning=0.9).hills
     assert hills.count == np.sum(heights > hills.threshold) == 5
     assert feature_segmentation(noisy, pruning=0.99).hills.count == 1
+
+
+def test_quantised_heights_plateaus_are_not_motifs():
+    # Rounding to 10 nm turns the bump flanks into terraces and the background into one flat sheet:
+    # flat shelves that drain over their own level are not pits/peaks, even with pruning off.
+    z = np.round(bumps(np.full((3, 3), 1e-6)) / 1e-8) * 1e-8
+    surface = Surface(z, DX)
+    area = (3 * 41 * DX) ** 2
+    assert Spd(surface, pruning=0.0) == pytest.approx(9 / area)
+    fs = feature_segmentation(surface, pruning=0.0)
+    top = z[fs.peaks[:, 0], fs.peaks[:, 1]]
+    assert np.all(top == z.max())
 
 
 def test_area_pruning_joins_small_motifs():
@@ -471,3 +482,30 @@ def test_against_surfalize():
     peer_count = peer.Spd() * (n - 1) ** 2
     assert abs(complete_count - peer_count) <= max(2, 0.03 * peer_count)
     assert Spc(surface, segmentation=fs) * 1e-6 == pytest.approx(peer.Spc(), rel=0.05)
+
+
+# --------------------------------------------------------------------------------------------------
+# real data
+# --------------------------------------------------------------------------------------------------
+
+def test_real_scan_with_invalid_points(topo):
+    """Alicona InfiniteFocus scan of rubber (openGPS), 634 x 860 points, about 1 % invalid."""
+    from surfsight.io import read
+
+    path = topo / "opengps_x3p" / "KautschukInfiniteFocus.x3p"
+    if not path.exists():
+        pytest.skip(f"{path} not found")
+    surface = read(path)
+    z = surface.heights
+    rows, cols = np.mgrid[:z.shape[0], :z.shape[1]]
+    ok = ~np.isnan(z)
+    design = np.c_[np.ones(ok.sum()), cols[ok], rows[ok]]
+    coef = np.linalg.lstsq(design, z[ok], rcond=None)[0]
+    levelled = surface.with_heights(z - (coef[0] + coef[1] * cols + coef[2] * rows))
+    fs = feature_segmentation(levelled)
+    params = feature_parameters(levelled, segmentation=fs)
+    assert all(math.isfinite(v) and v > 0 for v in params.values())
+    assert np.all(fs.hills.labels[~ok] == 0) and np.all(fs.dales.labels[ok] > 0)
+    # Significant features are few and coarse next to the raw count of local maxima.
+    assert fs.hills.count < Spd(levelled, pruning=0.0) * fs.valid_area / 10
+    assert params["S10z"] <= float(np.nanmax(levelled.heights) - np.nanmin(levelled.heights))

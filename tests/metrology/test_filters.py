@@ -250,3 +250,17 @@ def test_gaussian_filter_is_linear(a, b, seed):
 def test_constant_passes_unchanged(c, n):
     prof = Profile(np.full(n, c), DX)
     np.testing.assert_allclose(profile_gaussian(prof, 30 * DX).heights, c, atol=1e-15 + 1e-12 * abs(c))
+
+
+@pytest.mark.parametrize("n,k", [(100, 301), (500, 129), (1000, 1999)])
+def test_fft_correlation_equals_direct(n, k):
+    from scipy import ndimage
+
+    from surfsight.metrology.filters import _correlate
+
+    rng = np.random.default_rng(n)
+    a = rng.normal(size=(3, n))
+    kernel = rng.normal(size=k)
+    ref = ndimage.correlate1d(a, kernel, axis=1, mode="constant")
+    np.testing.assert_allclose(_correlate(a, kernel, 1), ref, atol=1e-11)
+    np.testing.assert_allclose(_correlate(a.T.copy(), kernel, 0), ref.T, atol=1e-11)

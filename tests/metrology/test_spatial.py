@@ -105,5 +105,5 @@ def test_acf_object_is_reusable():
     s = gaussian_field((3, 3), n=128)
     acf = autocorrelation(s)
     assert isinstance(acf, ACF)
-    assert Sal(s, acf=acf) == Sal(s)
-    assert Str(s, acf=acf) == Str(s)
+    assert Sal(s, acf=acf) == pytest.approx(Sal(s), rel=1e-9)   # quarter vs half lag window: same lobe
+    assert Str(s, acf=acf) == pytest.approx(Str(s), rel=1e-9)
