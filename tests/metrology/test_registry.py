@@ -84,7 +84,7 @@ def test_name_validation():
 def test_intermediates_shared_and_explicit(rough):
     inter = Intermediates(rough)
     parameters(rough, ["Sk", "Vmc", "Sa"], intermediates=inter)
-    assert set(inter.built) == {"values", "curve", "core"}
+    assert set(inter.built) == {"values", "moments", "curve", "core"}
     curve = inter.get("curve")
     parameters(rough, ["Spk", "Sxp"], intermediates=inter)
     assert inter.get("curve") is curve
