@@ -188,6 +188,22 @@ def _check_surface(surface: Surface) -> np.ndarray:
     return z
 
 
+def _prepare(surface: Surface):
+    """Checked heights, heights about the mean plane, validity, count, mean, Sz, incomplete-point mask."""
+    z = _check_surface(surface)
+    valid = ~np.isnan(z)
+    n_valid = int(valid.sum())
+    if n_valid == 0:
+        raise ParameterError("feature parameters: the surface has no valid (non-NaN) point")
+    mean = float(z[valid].mean())
+    zc = z - mean  # NaN stays NaN
+    sz = float(np.nanmax(zc) - np.nanmin(zc))
+    if not sz > 0.0:
+        raise ParameterError("feature parameters: the surface is flat (Sz = 0); it has no peaks or pits")
+    edge = _incomplete_mask(valid) if n_valid < z.size else None
+    return z, zc, valid, n_valid, mean, sz, edge
+
+
 def _workers(workers: int | None, size: int) -> int:
     if workers is None:
         return min(2, os.cpu_count() or 1) if size >= (1 << 18) else 1
@@ -226,19 +242,8 @@ def feature_segmentation(surface: Surface, pruning: float = DEFAULT_PRUNING,
         Fewer than 3 x 3 points, no valid point, or a flat surface (Sz = 0).
     """
     pruning, min_area = _check_settings(pruning, min_area)
-    z = _check_surface(surface)
-    valid = ~np.isnan(z)
-    n_valid = int(valid.sum())
-    if n_valid == 0:
-        raise ParameterError("feature parameters: the surface has no valid (non-NaN) point")
-    mean = float(z[valid].mean())
-    zc = z - mean  # NaN stays NaN
-    sz = float(np.nanmax(zc) - np.nanmin(zc))
-    if not sz > 0.0:
-        raise ParameterError("feature parameters: the surface is flat (Sz = 0); it has no peaks or pits")
+    z, zc, valid, n_valid, mean, sz, edge = _prepare(surface)
     dy, dx = surface.spacing
-    has_nan = n_valid < z.size
-    edge = _incomplete_mask(valid) if has_nan else None
     workers = _workers(workers, z.size)
     up, down = _steepest_neighbours(zc, dy, dx, workers=workers)
     threshold = pruning * sz
@@ -267,17 +272,8 @@ def segment(surface: Surface, kind: str = "hills", pruning: float = DEFAULT_PRUN
     if kind not in ("hills", "dales"):
         raise InputError(f"segment: kind must be 'hills' or 'dales', got {kind!r}")
     pruning, min_area = _check_settings(pruning, min_area)
-    z = _check_surface(surface)
-    valid = ~np.isnan(z)
-    n_valid = int(valid.sum())
-    if n_valid == 0:
-        raise ParameterError("feature parameters: the surface has no valid (non-NaN) point")
-    zc = z - float(z[valid].mean())
-    sz = float(np.nanmax(zc) - np.nanmin(zc))
-    if not sz > 0.0:
-        raise ParameterError("feature parameters: the surface is flat (Sz = 0); it has no peaks or pits")
+    z, zc, valid, n_valid, mean, sz, edge = _prepare(surface)
     dy, dx = surface.spacing
-    edge = _incomplete_mask(valid) if n_valid < z.size else None
     w = -zc if kind == "hills" else zc
     down = _steepest_neighbours(w, dy, dx, which="down")[1]
     return _segment_one(w, down, valid, edge, pruning * sz, min_area * n_valid, kind, (dy, dx))

@@ -93,8 +93,12 @@ def test_egg_box_segmentation_layout():
     assert np.all(fs.peaks % M == M // 2)
     assert np.all(z[fs.peaks[:, 0], fs.peaks[:, 1]] == pytest.approx(AMP))
     assert np.all(z[fs.pits[:, 0], fs.pits[:, 1]] == pytest.approx(-AMP))
-    one = segment(Surface(z, DX), "dales")
-    assert np.array_equal(one.labels, dales.labels)
+    assert np.array_equal(segment(Surface(z, DX), "dales").labels, dales.labels)
+    assert np.array_equal(segment(Surface(z, DX), "hills").labels, hills.labels)
+    rough = Surface(exact_surface(5, 30, 40), DX)
+    both = feature_segmentation(rough)
+    assert np.array_equal(segment(rough, "hills").labels, both.hills.labels)
+    assert np.array_equal(segment(rough, "dales").extrema, both.dales.extrema)
 
 
 def test_paraboloid_peak_curvature_is_2a_with_anisotropic_spacing():
