@@ -25,6 +25,7 @@ COMMANDS = (
     "surfsight.cli.params",
     "surfsight.cli.demo",
     "surfsight.cli.synth",
+    "surfsight.cli.inspect_command",
 )
 
 for _module in COMMANDS:

@@ -1,7 +1,7 @@
 """``parameters()``: compute a set of areal parameters (ISO 25178-2) sharing intermediates.
 
 The expensive pieces (the centred valid heights, the sorted heights of the material ratio curve
-and its core line, the slopes, the autocorrelation function, the power spectrum, the feature
+and its core line, the slope sums, the autocorrelation function, the power spectrum, the feature
 segmentation) are built at most once per call, by an :class:`Intermediates` object that the call
 creates and hands explicitly to each parameter function. Nothing is cached on the surface: a
 caller who wants to reuse intermediates across calls creates an :class:`Intermediates` and passes
@@ -47,8 +47,8 @@ class Intermediates:
     ``get(name)`` returns one of ``"values"`` (centred valid heights), ``"moments"``
     (:class:`~surfsight.metrology.height.HeightMoments`), ``"curve"``
     (:class:`~surfsight.metrology.material_ratio.MaterialRatioCurve`), ``"core"``
-    (:class:`~surfsight.metrology.material_ratio.CoreLine`), ``"grads"``
-    (:class:`~surfsight.metrology.hybrid.Gradients`), ``"acf"``
+    (:class:`~surfsight.metrology.material_ratio.CoreLine`), ``"slopes"``
+    (:class:`~surfsight.metrology.hybrid.SlopeSums`), ``"acf"``
     (:class:`~surfsight.metrology.spatial.ACF`), ``"decay"`` (:class:`~surfsight.metrology.spatial.Decay`,
     the ACF decay lengths for Sal and Str at s = 0.2), ``"spectrum"``
     (:class:`~surfsight.metrology.psd.Spectrum`, Hann window) and ``"features"``
@@ -66,7 +66,7 @@ class Intermediates:
             "moments": lambda: height.height_moments(surface, values=self.get("values")),
             "curve": lambda: material_ratio.material_ratio_curve(surface, values=self.get("values")),
             "core": lambda: material_ratio.core_line(self.get("curve")),
-            "grads": lambda: hybrid.gradients(surface),
+            "slopes": lambda: hybrid.slope_sums(surface),
             "acf": lambda: spatial.autocorrelation(surface),
             "decay": lambda: spatial.decay(surface),
             "spectrum": lambda: psd.psd_2d(surface),
@@ -98,7 +98,7 @@ def _surface_of(surface: Any) -> Surface:
 
 
 #: Keyword under which each intermediate is passed to a parameter function.
-_KEYWORDS = {"values": "values", "moments": "moments", "curve": "curve", "core": "core", "grads": "grads", "acf": "acf",
+_KEYWORDS = {"values": "values", "moments": "moments", "curve": "curve", "core": "core", "slopes": "sums", "acf": "acf",
              "decay": "decay", "spectrum": "spectrum", "features": "segmentation"}
 
 

@@ -36,7 +36,7 @@ from ..errors import ParameterError
 from ..surface import Surface
 from .height import _source
 
-__all__ = ["Gradients", "gradients", "Sdq", "Sdr", "SlopeDistribution", "slope_distribution"]
+__all__ = ["Gradients", "gradients", "SlopeSums", "slope_sums", "Sdq", "Sdr", "SlopeDistribution", "slope_distribution"]
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,10 @@ class Gradients:
 
 
 def gradients(surface: Surface) -> Gradients:
-    """Forward-difference slopes between adjacent points (see the module notes)."""
+    """Forward-difference slopes between adjacent points as full arrays (see the module notes).
+
+    Sdq and Sdr do not need these arrays: they use :func:`slope_sums`, one blocked pass.
+    """
     z = surface.heights
     if z.shape[0] < 2 or z.shape[1] < 2:
         raise ParameterError(f"{_source(surface)}: slopes need at least 2 x 2 points, got {z.shape}")
@@ -70,6 +73,89 @@ def gradients(surface: Surface) -> Gradients:
     return Gradients(dzdx, dzdy, surface.has_invalid)
 
 
+@dataclass(frozen=True)
+class SlopeSums:
+    """Sums over the forward-difference slopes that Sdq and Sdr need, from one blocked pass.
+
+    Attributes
+    ----------
+    sum_x2, count_x
+        Sum of ``(dz/dx)**2`` over the valid horizontal edges, and their number.
+    sum_y2, count_y
+        The same for ``(dz/dy)**2`` over the valid vertical edges.
+    area, cells
+        Sum over the cells with four valid corners of ``1/4 * sum_corners sqrt(1 + gx**2 + gy**2)``
+        (the cell's developed area over its projected area), and the number of such cells.
+    """
+
+    sum_x2: float
+    count_x: int
+    sum_y2: float
+    count_y: int
+    area: float
+    cells: int
+    source: str = "surface"
+
+
+#: Rows per block in :func:`slope_sums` (keeps the work arrays in cache).
+BLOCK_ROWS = 64
+
+
+def slope_sums(surface: Surface) -> SlopeSums:
+    """Sdq and Sdr sums in one pass over row blocks (no full-size slope arrays are kept)."""
+    z = surface.heights
+    ny, nx = z.shape
+    if ny < 2 or nx < 2:
+        raise ParameterError(f"{_source(surface)}: slopes need at least 2 x 2 points, got {z.shape}")
+    masked = surface.has_invalid
+    dx, dy = surface.dx, surface.dy
+    sum_x2 = sum_y2 = area = 0.0
+    count_x = count_y = cells = 0
+    for r0 in range(0, ny, BLOCK_ROWS):
+        r1 = min(r0 + BLOCK_ROWS, ny)
+        zb = z[r0:min(r1 + 1, ny)]               # one extra row: the edges and cells below row r1 - 1
+        gx2 = np.diff(zb, axis=1)
+        gx2 *= gx2
+        gx2 *= 1.0 / (dx * dx)
+        own = gx2[:r1 - r0]
+        gy2 = np.diff(zb, axis=0)
+        gy2 *= gy2
+        gy2 *= 1.0 / (dy * dy)
+        if masked:
+            ok = np.isfinite(own)
+            sum_x2 += float(own[ok].sum())
+            count_x += int(ok.sum())
+            ok = np.isfinite(gy2)
+            sum_y2 += float(gy2[ok].sum())
+            count_y += int(ok.sum())
+        else:
+            sum_x2 += float(own.sum())
+            count_x += own.size
+            sum_y2 += float(gy2.sum())
+            count_y += gy2.size
+        if gy2.shape[0] == 0:
+            continue
+        gx2 += 1.0                               # 1 + gx^2
+        bottom, top = gx2[:-1], gx2[1:]
+        left, right = gy2[:, :-1], gy2[:, 1:]
+        acc = np.add(bottom, left)
+        np.sqrt(acc, out=acc)
+        tmp = np.add(bottom, right)
+        acc += np.sqrt(tmp, out=tmp)
+        np.add(top, right, out=tmp)
+        acc += np.sqrt(tmp, out=tmp)
+        np.add(top, left, out=tmp)
+        acc += np.sqrt(tmp, out=tmp)
+        if masked:
+            ok = np.isfinite(acc)
+            area += float(acc[ok].sum()) / 4.0
+            cells += int(ok.sum())
+        else:
+            area += float(acc.sum()) / 4.0
+            cells += acc.size
+    return SlopeSums(sum_x2, count_x, sum_y2, count_y, area, cells, _source(surface))
+
+
 def _mean_square(a: np.ndarray, masked: bool) -> tuple[float, int]:
     if masked:
         a = a[np.isfinite(a)]
@@ -77,14 +163,16 @@ def _mean_square(a: np.ndarray, masked: bool) -> tuple[float, int]:
     if n == 0:
         return float("nan"), 0
     flat = a.ravel()
-    return float(np.dot(flat, flat)) / n, n
+    return float(np.einsum('i,i->', flat, flat)) / n, n
 
 
-def Sdq(surface: Surface, *, grads: Gradients | None = None, scheme: str = "forward") -> float:
+def Sdq(surface: Surface, *, sums: SlopeSums | None = None, scheme: str = "forward") -> float:
     """Root mean square gradient, ISO 25178-2:2021 4.4.2 (dimensionless).
 
     Parameters
     ----------
+    sums
+        Precomputed :func:`slope_sums` (forward scheme only).
     scheme
         ``"forward"`` (default): two-point differences between valid neighbours.
         ``"central"``: ``(z[j+1] - z[j-1]) / 2dx`` at interior points whose two neighbours are valid.
@@ -106,9 +194,10 @@ def Sdq(surface: Surface, *, grads: Gradients | None = None, scheme: str = "forw
         mx, nx = _mean_square(gx, surface.has_invalid)
         my, ny = _mean_square(gy, surface.has_invalid)
     elif scheme == "forward":
-        g = gradients(surface) if grads is None else grads
-        mx, nx = _mean_square(g.dzdx, g.has_invalid)
-        my, ny = _mean_square(g.dzdy, g.has_invalid)
+        t = slope_sums(surface) if sums is None else sums
+        nx, ny = t.count_x, t.count_y
+        mx = t.sum_x2 / nx if nx else float("nan")
+        my = t.sum_y2 / ny if ny else float("nan")
     else:
         raise ParameterError(f"Sdq: unknown difference scheme {scheme!r}; use 'forward' or 'central'")
     if nx == 0 or ny == 0:
@@ -117,34 +206,17 @@ def Sdq(surface: Surface, *, grads: Gradients | None = None, scheme: str = "forw
     return float(np.sqrt(mx + my))
 
 
-def Sdr(surface: Surface, *, grads: Gradients | None = None) -> float:
+def Sdr(surface: Surface, *, sums: SlopeSums | None = None) -> float:
     """Developed interfacial area ratio, ISO 25178-2:2021 4.4.3 and Annex D (eq. D.15), in per cent.
 
     ``Sdr = (developed area / projected area - 1) * 100`` over the grid cells whose four corners
     are valid; see the module notes for the triangulation.
     """
-    g = gradients(surface) if grads is None else grads
-    gx2 = g.dzdx * g.dzdx          # (ny, nx-1)
-    gx2 += 1.0                     # 1 + gx^2
-    gy2 = g.dzdy * g.dzdy          # (ny-1, nx)
-    bottom, top = gx2[:-1, :], gx2[1:, :]
-    left, right = gy2[:, :-1], gy2[:, 1:]
-    # sqrt(1 + gx^2 + gy^2) at the four corners of each cell, summed (two work arrays in all).
-    acc = np.add(bottom, left)
-    np.sqrt(acc, out=acc)
-    tmp = np.add(bottom, right)
-    acc += np.sqrt(tmp, out=tmp)
-    np.add(top, right, out=tmp)
-    acc += np.sqrt(tmp, out=tmp)
-    np.add(top, left, out=tmp)
-    acc += np.sqrt(tmp, out=tmp)
-    if g.has_invalid:
-        acc = acc[np.isfinite(acc)]
-        if acc.size == 0:
-            raise ParameterError(f"{_source(surface)}: Sdr needs at least one grid cell with four valid "
-                                 "corners; there is none")
-    ratio = float(acc.sum(dtype=np.float64)) / (4.0 * acc.size)
-    return (ratio - 1.0) * 100.0
+    t = slope_sums(surface) if sums is None else sums
+    if t.cells == 0:
+        raise ParameterError(f"{_source(surface)}: Sdr needs at least one grid cell with four valid "
+                             "corners; there is none")
+    return (t.area / t.cells - 1.0) * 100.0
 
 
 @dataclass(frozen=True)

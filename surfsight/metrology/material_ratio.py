@@ -206,7 +206,7 @@ def core_line(curve: MaterialRatioCurve) -> CoreLine:
     i = np.arange(m, dtype=np.float64)
     i -= (m - 1) / 2.0
     denom = m * (m * m - 1) / 12.0
-    slope_per_point = float(np.dot(i, seg)) / denom
+    slope_per_point = float(np.einsum('i,i->', i, seg)) / denom
     slope = slope_per_point * (n - 1)
     mean_h = float(seg.mean())
     mean_mr = (k0 + (m - 1) / 2.0) / (n - 1)

@@ -147,8 +147,11 @@ def angular_spectrum(surface: Surface, *, step: float = np.deg2rad(0.5), window:
     """
     sp = psd_2d(surface, window=window) if spectrum is None else spectrum
     nbins = max(int(round(np.pi / step)), 1)
-    theta = np.arctan2(sp.fy[:, None], sp.fx[None, :]) % np.pi
-    index = (np.floor(theta * (nbins / np.pi) + 0.5).astype(np.intp) % nbins).ravel()
+    # Sector index only: single precision is ample for 0.5 degree sectors and twice as fast.
+    theta = np.arctan2(sp.fy.astype(np.float32)[:, None], sp.fx.astype(np.float32)[None, :])
+    theta *= np.float32(nbins / np.pi)
+    theta += np.float32(0.5)
+    index = (np.floor(theta).astype(np.intp) % nbins).ravel()
     # Columns 0 < fx < Nyquist stand for themselves and their mirror image at -fx.
     weights = sp.psd.copy()
     last = weights.shape[1] - (1 if sp.shape[1] % 2 == 0 else 0)  # Nyquist column has no mirror

@@ -95,8 +95,8 @@ _ENTRIES = [
     _p("Std", "rad", "spatial", f"{_ISO} 4.3.5", "texture direction (dominant wave vector, normal to the lay)",
        spatial.Std, ["spectrum"]),
     # hybrid, clause 4.4
-    _p("Sdq", "1", "hybrid", f"{_ISO} 4.4.2", "root mean square gradient", hybrid.Sdq, ["grads"]),
-    _p("Sdr", "%", "hybrid", f"{_ISO} 4.4.3, Annex D", "developed interfacial area ratio", hybrid.Sdr, ["grads"]),
+    _p("Sdq", "1", "hybrid", f"{_ISO} 4.4.2", "root mean square gradient", hybrid.Sdq, ["slopes"]),
+    _p("Sdr", "%", "hybrid", f"{_ISO} 4.4.3, Annex D", "developed interfacial area ratio", hybrid.Sdr, ["slopes"]),
     # material ratio, clause 4.5
     _p("Smr", "%", "functional", f"{_ISO} 4.5.1", "areal material ratio at height c from the mean plane",
        material_ratio.Smr, ["curve"], "c", "m", False),

@@ -126,11 +126,16 @@ def side_by_side(real: Surface, synthetic: Surface, path, titles=("real (plane l
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.6), constrained_layout=True)
     for ax, z, s, title in zip(axes, (a, b), (real, synthetic), titles):
         extent = (0, z.shape[1] * s.dx * 1e6, z.shape[0] * s.dy * 1e6, 0)
-        im = ax.imshow(z, cmap="viridis", vmin=lo, vmax=hi, extent=extent, interpolation="nearest")
+        im = ax.imshow(z, cmap="viridis", vmin=lo, vmax=hi, extent=extent, interpolation="antialiased")
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("x (µm)", fontsize=8)
         ax.tick_params(labelsize=7)
     fig.colorbar(im, ax=axes, shrink=0.85, label="height (µm)")
-    fig.savefig(path, dpi=80)
+    fig.savefig(path, dpi=72)
     plt.close(fig)
+    from PIL import Image
+
+    with Image.open(path) as img:  # a 64-colour palette keeps the picture small
+        small = img.convert("RGB").quantize(64)
+    small.save(path, optimize=True)
     return path

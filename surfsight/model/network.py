@@ -1,0 +1,151 @@
+"""The network: a residual U-Net with dense heads and a global head.
+
+* Encoder: a 3x3 stem, then ``depth`` levels of residual blocks (two 3x3 convolutions with
+  batch normalisation and SiLU, identity or 1x1 shortcut; He et al., CVPR 2016), each level
+  after the first entered by a stride-2 convolution. :meth:`SurfsightModel.encode` returns the
+  level outputs, finest first.
+* Decoder: U-Net style (Ronneberger et al., MICCAI 2015): bilinear up-sampling, concatenation
+  with the encoder level, a residual block. Two 1x1 heads on the finest decoder level: defect
+  segmentation logits (background + :data:`surfsight.synth.KINDS`) and the reconstructed true
+  height map (in units of the reference height).
+* Global head: mean and standard deviation of every encoder level over the whole surface
+  (pooled statistics, so a surface larger than a tile is summarised exactly tile by tile),
+  concatenated with the scale features, then an MLP with dropout (kept on at inference for MC
+  dropout, Gal & Ghahramani, ICML 2016) giving the parameters (mean and log-variance,
+  standardised transformed space), the measurement uncertainty of Sa and Sq (same) and the
+  instrument logits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import ModelConfig
+
+
+class ResBlock(nn.Module):
+    """Two 3x3 convolutions with batch norm and SiLU, plus a shortcut."""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.skip = nn.Identity() if cin == cout else nn.Conv2d(cin, cout, 1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.silu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        return F.silu(y + self.skip(x))
+
+
+class Down(nn.Module):
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, 3, stride=2, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(cout)
+        self.block = ResBlock(cout, cout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.block(F.silu(self.bn(self.conv(x))))
+
+
+class Up(nn.Module):
+    def __init__(self, cin: int, cskip: int, cout: int):
+        super().__init__()
+        self.reduce = nn.Conv2d(cin, cskip, 1, bias=False)
+        self.block = ResBlock(2 * cskip, cout)
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate(self.reduce(x), size=skip.shape[-2:], mode="bilinear", align_corners=False)
+        return self.block(torch.cat([x, skip], dim=1))
+
+
+class SurfsightModel(nn.Module):
+    """Multi-task surface model. ``forward(x, scale)`` returns a dict of outputs:
+
+    ``segmentation`` (B, 1 + len(KINDS), H, W) logits; ``reconstruction`` (B, 1, H, W);
+    ``parameters`` and ``parameters_logvar`` (B, P) standardised transformed space;
+    ``uncertainty`` and ``uncertainty_logvar`` (B, 2); ``instrument`` (B, n_instruments) logits.
+    """
+
+    def __init__(self, config: ModelConfig | None = None, metadata: dict[str, Any] | None = None):
+        super().__init__()
+        self.config = config or ModelConfig()
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        c = self.config.channels
+        self.stem = nn.Sequential(nn.Conv2d(self.config.in_channels, c[0], 3, padding=1, bias=False),
+                                  nn.BatchNorm2d(c[0]), nn.SiLU(), ResBlock(c[0], c[0]))
+        self.down = nn.ModuleList([Down(c[i - 1], c[i]) for i in range(1, len(c))])
+        self.up = nn.ModuleList([Up(c[i], c[i - 1], c[i - 1]) for i in range(len(c) - 1, 0, -1)])
+        self.segment = nn.Conv2d(c[0], len(self.config.defect_classes), 1)
+        self.reconstruct = nn.Conv2d(c[0], 1, 1)
+        pooled = 2 * sum(c) + self.config.scale_features
+        hidden = self.config.head_hidden
+        self.trunk = nn.Sequential(nn.Linear(pooled, hidden), nn.SiLU(), nn.Dropout(self.config.dropout),
+                                   nn.Linear(hidden, hidden), nn.SiLU(), nn.Dropout(self.config.dropout))
+        n_p, n_u = len(self.config.parameter_names), len(self.config.uncertainty_names)
+        self.out_parameters = nn.Linear(hidden, 2 * n_p)
+        self.out_uncertainty = nn.Linear(hidden, 2 * n_u)
+        self.out_instrument = nn.Linear(hidden, len(self.config.instrument_classes))
+        self.eval()
+
+    # --- pieces ---------------------------------------------------------------------------------------------
+    def encode(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Multi-scale encoder features, finest first (input from :meth:`prepare`)."""
+        feats = [self.stem(x)]
+        for down in self.down:
+            feats.append(down(feats[-1]))
+        return feats
+
+    def decode(self, feats: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        y = feats[-1]
+        for k, up in enumerate(self.up):
+            y = up(y, feats[-2 - k])
+        return {"segmentation": self.segment(y), "reconstruction": self.reconstruct(y)}
+
+    @staticmethod
+    def moments(feats: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Spatial first and second moments of each level, concatenated: (B, sum C) each."""
+        m1 = torch.cat([f.mean(dim=(2, 3)) for f in feats], dim=1)
+        m2 = torch.cat([(f * f).mean(dim=(2, 3)) for f in feats], dim=1)
+        return m1, m2
+
+    def head(self, m1: torch.Tensor, m2: torch.Tensor, scale: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The global outputs from pooled moments and the scale features."""
+        std = torch.sqrt((m2 - m1 * m1).clamp(min=0) + 1e-6)
+        h = self.trunk(torch.cat([m1, std, scale.to(m1.dtype)], dim=1))
+        n_p, n_u = len(self.config.parameter_names), len(self.config.uncertainty_names)
+        p = self.out_parameters(h)
+        u = self.out_uncertainty(h)
+        return {"parameters": p[:, :n_p], "parameters_logvar": p[:, n_p:].clamp(-12, 8),
+                "uncertainty": u[:, :n_u], "uncertainty_logvar": u[:, n_u:].clamp(-12, 8),
+                "instrument": self.out_instrument(h)}
+
+    def forward(self, x: torch.Tensor, scale: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        if scale is None:
+            scale = getattr(x, "scale", None)
+            if scale is None:
+                raise ValueError("SurfsightModel: pass the scale features (model.prepare attaches them as x.scale)")
+        feats = self.encode(x)
+        out = self.decode(feats)
+        out.update(self.head(*self.moments(feats), scale))
+        return out
+
+    def prepare(self, heights=None, image=None, spacing=1e-6) -> torch.Tensor:
+        """Level and normalise one surface (see :func:`surfsight.model.data.prepare`)."""
+        from .data import prepare
+
+        x = prepare(heights, image, spacing)
+        return x
+
+    def set_mc_dropout(self, on: bool) -> None:
+        """Keep the head's dropout active in eval mode (MC dropout) or not."""
+        for m in self.trunk:
+            if isinstance(m, nn.Dropout):
+                m.train(on)

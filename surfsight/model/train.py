@@ -1,0 +1,350 @@
+"""Training: the loop, read top to bottom.
+
+A run is described by a YAML file (``configs/*.yaml``)::
+
+    seed: 0
+    out: runs/default              # checkpoints, metrics.csv, model/ (overridable with --out)
+    model: {base_channels: 16, depth: 4, dropout: 0.1}
+    data:
+      train: /path/to/shards       # a `surfsight synth generate` folder, or "stream"
+      calibration: /path/to/shards # held-out set for temperature and conformal calibration
+      stream: {size: 128, seed: 1000, mc: 8, workers: 4}   # when train is "stream"
+    train:
+      steps: 2000
+      batch: 16
+      lr: 0.002
+      weight_decay: 0.0001
+      warmup: 0.05                 # share of steps with linear warm-up, then cosine decay
+      modes: {height: 0.5, image: 0.25, both: 0.25}   # which inputs each batch shows
+      tasks: [segmentation, parameters, uncertainty, instrument, reconstruction]
+      log_every: 20
+      checkpoint_every: 200
+      workers: 0                   # DataLoader workers building batches
+    calibration: {alpha: 0.1, passes: 16}
+
+Every batch ``k`` is drawn with ``numpy.random.default_rng([seed, k])``, so a resumed run sees
+the same batches as an uninterrupted one. Checkpoints (model, task weights, optimiser state) are
+safetensors + JSON, never pickle. On CUDA the forward pass runs under bf16 autocast.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+import torch
+
+from ..errors import InputError
+from .config import ModelConfig, TASKS
+from .data import collate, statistics, target_statistics
+from .losses import MultiTaskLoss, task_losses
+from .network import SurfsightModel
+from .weights import save_model
+
+DEFAULTS: dict[str, Any] = {
+    "seed": 0,
+    "out": "runs/default",
+    "model": {},
+    "data": {"train": None, "calibration": None, "max_samples": None,
+             "stream": {"size": 128, "seed": 1000, "mc": 8, "workers": 2, "pool": 2048}},
+    "train": {"steps": 2000, "batch": 16, "lr": 2e-3, "weight_decay": 1e-4, "warmup": 0.05,
+              "modes": {"height": 0.5, "image": 0.25, "both": 0.25}, "tasks": list(TASKS), "log_every": 20,
+              "checkpoint_every": 200, "workers": 0, "device": "auto", "threads": None, "time_limit_s": None},
+    "calibration": {"alpha": 0.1, "passes": 16},
+}
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in (over or {}).items():
+        out[k] = _merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
+    return out
+
+
+def load_recipe(path: str | os.PathLike | None = None, **overrides: Any) -> dict[str, Any]:
+    """The training recipe: defaults, then the YAML file, then ``overrides`` (nested dicts)."""
+    import yaml
+
+    recipe = DEFAULTS
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise InputError(f"{path}: cannot read the training config ({exc})") from None
+        if not isinstance(loaded, dict):
+            raise InputError(f"{path}: a training config must be a mapping")
+        recipe = _merge(recipe, loaded)
+    return _merge(recipe, overrides)
+
+
+# --- data -------------------------------------------------------------------------------------------------------
+
+def load_shards(root: str | os.PathLike, limit: int | None = None) -> list[dict[str, Any]]:
+    """All rows of a shard folder in memory (``index.json`` if present, else every shard file)."""
+    root = Path(root)
+    index = root / "index.json"
+    if index.is_file():
+        files = [root / s["file"] for s in json.loads(index.read_text())["shards"]]
+    else:
+        files = sorted(root.glob("shard-*.npz"))
+    if not files:
+        raise InputError(f"{root}: no shards found (make them with `surfsight synth generate`)")
+    rows: list[dict[str, Any]] = []
+    keep = ("measured", "truth", "image", "classes", "labels", "uncertainty", "instrument", "spacing", "index",
+            "preset", "instances")
+    for f in files:
+        with np.load(f, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in keep if k in data.files}
+            records = json.loads(data["records"].tobytes().decode()) if "records" in data.files else None
+        for i in range(len(arrays["measured"])):
+            row = {k: v[i] for k, v in arrays.items()}
+            row["defects"] = records[i] if records is not None else []
+            rows.append(row)
+        if limit is not None and len(rows) >= limit:
+            return rows[:limit]
+    return rows
+
+
+def stream_rows(n: int, size: int, seed: int, mc: int, workers: int) -> list[dict[str, Any]]:
+    """Simulate ``n`` rows with ``workers`` DataLoader workers (the synth package's iterable data set)."""
+    from torch.utils.data import DataLoader
+
+    from ..synth.dataset import iterable_dataset
+
+    ds = iterable_dataset(n, size=size, seed=seed, mc=mc, transform=None)
+    loader = DataLoader(ds, batch_size=None, num_workers=workers)
+    return list(loader)
+
+
+class Batches(torch.utils.data.Dataset):
+    """Batch ``k`` of a run: indices and input mode drawn from ``default_rng([seed, k])``."""
+
+    def __init__(self, rows: Sequence[dict[str, Any]], config: ModelConfig, seed: int, batch: int,
+                 modes: dict[str, float]):
+        self.rows, self.config, self.seed, self.batch = rows, config, seed, batch
+        self.modes = list(modes)
+        p = np.array([modes[m] for m in self.modes], float)
+        self.p = p / p.sum()
+
+    def __len__(self) -> int:
+        return 1 << 40
+
+    def __getitem__(self, step: int) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng([self.seed, int(step)])
+        idx = rng.choice(len(self.rows), size=min(self.batch, len(self.rows)), replace=False)
+        mode = self.modes[int(rng.choice(len(self.modes), p=self.p))]
+        return collate([self.rows[i] for i in idx], self.config, mode, rng, augment=True)
+
+
+def _batches(dataset: Batches, start: int, stop: int, workers: int) -> Iterator[dict[str, torch.Tensor]]:
+    if workers <= 0:
+        for k in range(start, stop):
+            yield dataset[k]
+        return
+    from torch.utils.data import DataLoader
+
+    loader = DataLoader(dataset, batch_size=None, sampler=range(start, stop), num_workers=workers,
+                        persistent_workers=False, prefetch_factor=4)
+    yield from loader
+
+
+# --- checkpoints ------------------------------------------------------------------------------------------------
+
+def save_checkpoint(folder: Path, model: SurfsightModel, loss: MultiTaskLoss, opt: torch.optim.Optimizer,
+                    step: int, recipe: dict[str, Any]) -> None:
+    from safetensors.torch import save_file
+
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    tensors.update({f"loss.{k}": v.detach().cpu().contiguous() for k, v in loss.state_dict().items()})
+    state = opt.state_dict()
+    for pid, st in state["state"].items():
+        for k, v in st.items():
+            t = v if torch.is_tensor(v) else torch.tensor(v)
+            tensors[f"opt.{pid}.{k}"] = t.detach().cpu().contiguous()
+    tmp = folder / f".checkpoint.safetensors.{os.getpid()}.tmp"
+    save_file(tensors, str(tmp))
+    os.replace(tmp, folder / "checkpoint.safetensors")
+    groups = [{k: v for k, v in g.items() if k != "params"} | {"params": g["params"]} for g in state["param_groups"]]
+    doc = {"step": step, "config": model.config.to_dict(), "param_groups": groups, "recipe": recipe}
+    tmp = folder / f".checkpoint.json.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(doc, indent=1, default=str))
+    os.replace(tmp, folder / "checkpoint.json")
+
+
+def load_checkpoint(folder: Path, model: SurfsightModel, loss: MultiTaskLoss, opt: torch.optim.Optimizer) -> int:
+    from safetensors.torch import load_file
+
+    doc = json.loads((folder / "checkpoint.json").read_text())
+    tensors = load_file(str(folder / "checkpoint.safetensors"))
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    loss.load_state_dict({k[5:]: v for k, v in tensors.items() if k.startswith("loss.")})
+    state: dict[str, Any] = {"state": {}, "param_groups": doc["param_groups"]}
+    for k, v in tensors.items():
+        if k.startswith("opt."):
+            _, pid, name = k.split(".", 2)
+            state["state"].setdefault(int(pid), {})[name] = v
+    opt.load_state_dict(state)
+    return int(doc["step"])
+
+
+# --- the run ----------------------------------------------------------------------------------------------------
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _lr_factor(step: int, steps: int, warmup: float) -> float:
+    w = max(1, int(warmup * steps))
+    if step < w:
+        return (step + 1) / w
+    return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - w) / max(1, steps - w))))
+
+
+def versions() -> dict[str, str]:
+    import numpy
+    import scipy
+
+    from .. import __version__ as surfsight_version
+
+    return {"surfsight": surfsight_version, "torch": torch.__version__, "numpy": numpy.__version__,
+            "scipy": scipy.__version__, "python": platform.python_version()}
+
+
+def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: bool = True,
+          log=None) -> tuple[SurfsightModel, dict[str, Any]]:
+    """Run a training recipe (see the module docs); returns the calibrated model and a summary.
+
+    Writes into ``out``: ``metrics.csv``, ``checkpoint.safetensors`` + ``checkpoint.json``,
+    ``model/`` (the final weights, :func:`surfsight.model.save_model`) and ``summary.json``.
+    """
+    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    t0 = time.perf_counter()
+    folder = Path(out or recipe["out"])
+    folder.mkdir(parents=True, exist_ok=True)
+    seed = int(recipe["seed"])
+    tr, data = recipe["train"], recipe["data"]
+    torch.manual_seed(seed)
+    if tr.get("threads"):
+        torch.set_num_threads(int(tr["threads"]))
+    device = _device(tr.get("device", "auto"))
+    bf16 = device.type == "cuda"
+
+    # data
+    if data.get("train") in (None, "stream"):
+        st = data["stream"]
+        log(f"simulating {st['pool']} training samples with {st['workers']} workers ...")
+        rows = stream_rows(int(st["pool"]), int(st["size"]), int(st["seed"]), int(st["mc"]), int(st["workers"]))
+        source = {"stream": st}
+    else:
+        rows = load_shards(data["train"], data.get("max_samples"))
+        source = {"train": str(data["train"])}
+        index = Path(data["train"]) / "index.json"
+        if index.is_file():
+            idx = json.loads(index.read_text())
+            source.update({k: idx.get(k) for k in ("n", "seed", "size", "mc", "presets_used")})
+    source["rows"] = len(rows)
+    log(f"{len(rows)} training samples ({time.perf_counter() - t0:.0f} s)")
+
+    # model, statistics of the targets, loss, optimiser
+    config = ModelConfig(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in recipe["model"].items()})
+    config.tile = int(rows[0]["measured"].shape[-1])
+    config.tasks = tuple(tr["tasks"])
+    for k, v in target_statistics(rows[:512], config).items():
+        setattr(config, k, v)
+    model = SurfsightModel(config).to(device)
+    loss_fn = MultiTaskLoss(config.tasks).to(device)
+    params = list(model.parameters()) + list(loss_fn.parameters())
+    opt = torch.optim.AdamW(params, lr=float(tr["lr"]), weight_decay=float(tr["weight_decay"]))
+    start = 0
+    if resume and (folder / "checkpoint.json").is_file():
+        start = load_checkpoint(folder, model, loss_fn, opt)
+        log(f"resumed from step {start}")
+    steps = int(tr["steps"])
+    batches = Batches(rows, config, seed, int(tr["batch"]), tr["modes"])
+
+    # the loop
+    metrics_path = folder / "metrics.csv"
+    fresh = start == 0 or not metrics_path.is_file()
+    fh = open(metrics_path, "w" if fresh else "a", newline="")
+    writer = csv.writer(fh)
+    if fresh:
+        writer.writerow(["step", "seconds", "lr", "total", *[f"loss_{t}" for t in config.tasks],
+                         *[f"weight_{t}" for t in config.tasks]])
+    model.train()
+    t_loop = time.perf_counter()
+    limit = tr.get("time_limit_s")
+    step = start
+    running: dict[str, float] = {}
+    for step, batch in enumerate(_batches(batches, start, steps, int(tr.get("workers", 0))), start=start):
+        for group in opt.param_groups:
+            group["lr"] = float(tr["lr"]) * _lr_factor(step, steps, float(tr["warmup"]))
+        batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
+            outputs = model(batch["x"], batch["scale"])
+        pm, ps = statistics(config, batch["scale"], "parameters")
+        um, us = statistics(config, batch["scale"], "uncertainty")
+        losses = task_losses(outputs, batch, pm, ps, um, us)
+        losses = {t: losses[t] for t in config.tasks}
+        total = loss_fn(losses)
+        opt.zero_grad(set_to_none=True)
+        total.backward()
+        torch.nn.utils.clip_grad_norm_(params, 5.0)
+        opt.step()
+        for t, v in losses.items():
+            running[t] = 0.9 * running.get(t, float(v)) + 0.1 * float(v)
+        done = step + 1
+        if done % int(tr["log_every"]) == 0 or done == steps:
+            w = loss_fn.weights()
+            writer.writerow([done, round(time.perf_counter() - t0, 2), opt.param_groups[0]["lr"], float(total),
+                             *[float(losses[t]) for t in config.tasks], *[w[t] for t in config.tasks]])
+            fh.flush()
+            rate = (done - start) / max(1e-9, time.perf_counter() - t_loop)
+            eta = (steps - done) / max(rate, 1e-9)
+            log(f"step {done}/{steps}  loss {float(total):.3f}  " +
+                "  ".join(f"{t[:4]} {v:.3f}" for t, v in running.items()) + f"  {rate:.2f} it/s  eta {eta:.0f} s")
+        if done % int(tr["checkpoint_every"]) == 0 or done == steps:
+            save_checkpoint(folder, model, loss_fn, opt, done, recipe)
+        if limit is not None and time.perf_counter() - t0 > float(limit):
+            log(f"time limit reached at step {done}")
+            save_checkpoint(folder, model, loss_fn, opt, done, recipe)
+            break
+    fh.close()
+    steps_done = step + 1 if steps > start else start
+    train_seconds = time.perf_counter() - t0
+
+    # calibration on the held-out set
+    model.eval()
+    calibration = {}
+    if data.get("calibration"):
+        cal_rows = load_shards(data["calibration"])
+        log(f"calibrating on {len(cal_rows)} held-out samples ...")
+        from .calibration import calibrate
+
+        modes = [m for m in ("height", "image", "both") if tr["modes"].get(m, 0) > 0]
+        calibration = calibrate(model, cal_rows, float(recipe["calibration"]["alpha"]),
+                                int(recipe["calibration"]["passes"]), modes, device=str(device))
+    model = model.cpu().float()
+    metadata = {
+        "seed": seed, "versions": versions(), "recipe": recipe, "data": source,
+        "training": {"steps": steps_done, "seconds": round(train_seconds, 1), "device": str(device),
+                     "bf16": bf16, "final_losses": running, "task_weights": loss_fn.weights(),
+                     "parameters": int(sum(p.numel() for p in model.parameters()))},
+        "calibration": calibration or model.metadata.get("calibration", {}),
+        "size": config.tile,
+    }
+    save_model(model, folder / "model", metadata)
+    summary = {"out": str(folder), "steps": steps_done, "seconds": round(time.perf_counter() - t0, 1),
+               "final_losses": running}
+    (folder / "summary.json").write_text(json.dumps(summary, indent=1))
+    log(f"saved {folder / 'model'} ({summary['seconds']} s)")
+    return model, summary

@@ -1,0 +1,219 @@
+"""Fine-tuning the surfsight model on a few labelled real images (defect vs background).
+
+The recipe, chosen so that it needs no tuning between 10 and 1000 images:
+
+* **start**: the shipped model (``"default"``), any saved model folder, or ``"scratch"`` (the same
+  network, randomly initialised: the baseline that shows what pre-training on simulated surfaces
+  buys);
+* **data**: every image resized to the working size (256 x 256), masks thresholded then resized
+  nearest (see :mod:`surfsight.realdata.inputs`); training on random crops (128 x 128 by default,
+  at the same scale as inference, which runs on the whole tile since the network is fully
+  convolutional), 60 % of the crops of a defective image centred near a defect pixel so that few
+  labels still show many defects; surface-fitting augmentations (:mod:`surfsight.realdata.augment`);
+* **schedule**: a fixed number of optimisation steps that grows with the set,
+  ``steps = clip(150 + 4 n, 200, 2000)`` (``n`` labelled images), unless ``epochs`` or ``steps`` is
+  given; AdamW with a one-cycle learning rate (Smith & Topin 2019: warm-up over 15 %, cosine decay);
+  with up to 100 labels the encoder is frozen for the first 30 % of the steps (the decoder first
+  learns to read the pre-trained features; batch-norm statistics still adapt to the real images),
+  then everything trains, the encoder at a third of the learning rate;
+* **loss**: binary cross-entropy plus soft Dice (Milletari et al. 2016) on the defect logit
+  ``logsumexp(defect logits) - background logit``, so the six-class head of the shipped model is
+  kept and the result loads everywhere the default model does.
+
+The result is saved with :func:`surfsight.model.save_model`; ``metadata["realdata"]`` records the
+working size, input kind, threshold, recipe and training history.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..errors import InputError
+from .augment import Augment, augment_batch
+from .inputs import DEFAULT_SIZE, ImageSet, defect_logit, model_input
+
+
+@dataclass
+class Settings:
+    """Knobs of :func:`finetune` (the defaults are the recipe of the module docstring)."""
+
+    steps: int | None = None          #: optimisation steps; None: from ``epochs`` or the set size
+    epochs: float | None = None       #: passes over the labelled crops (steps = epochs * n / batch)
+    batch: int = 8
+    crop: int = 128                   #: training crop side in pixels of the working size (0: whole tiles)
+    size: tuple[int, int] = DEFAULT_SIZE
+    lr: float = 3e-3                  #: peak learning rate of the decoder and head
+    encoder_lr_factor: float = 1 / 3  #: encoder learning rate relative to ``lr`` (pre-trained start)
+    weight_decay: float = 1e-4
+    freeze_fraction: float | None = None   #: share of steps with the encoder frozen (None: 0.3 up to 100 labels)
+    defect_crop: float = 0.6          #: probability that a crop of a defective image is centred near a defect
+    dice_weight: float = 1.0
+    seed: int = 0
+    device: str = "cpu"
+    amp: bool = True                  #: bfloat16 autocast on CUDA
+    augment: Augment = field(default_factory=Augment)
+
+
+def default_steps(n: int) -> int:
+    """Optimisation steps for ``n`` labelled images: ``clip(150 + 4 n, 200, 2000)``."""
+    return int(np.clip(150 + 4 * n, 200, 2000))
+
+
+def build_model(start: str = "default"):
+    """The starting network: ``"scratch"`` (random, same architecture as the shipped model) or a model."""
+    import torch
+
+    from .inputs import model_api
+
+    load_model = model_api().load_model
+    if start == "scratch":
+        from ..model.config import ModelConfig
+        from ..model.network import SurfsightModel
+
+        torch.manual_seed(0)
+        try:
+            reference = load_model("default")
+            config = reference.config
+        except InputError:
+            config = ModelConfig()
+        return SurfsightModel(config, {"initialisation": "scratch"})
+    return load_model(start)
+
+
+def _groups(model):
+    """Parameter groups: encoder (stem, down) and decoder (up, segment); the global heads are left alone."""
+    encoder = [p for name in ("stem", "down") for p in getattr(model, name).parameters()]
+    decoder = [p for name in ("up", "segment") for p in getattr(model, name).parameters()]
+    return encoder, decoder
+
+
+def _crops(data: ImageSet, index: np.ndarray, crop: int, defect_crop: float, rng: np.random.Generator):
+    import torch
+
+    images, masks = data.images[index], data.masks[index]
+    h, w = images.shape[-2:]
+    if crop <= 0 or (crop >= h and crop >= w):
+        return images, masks
+    ch, cw = min(crop, h), min(crop, w)
+    out_i, out_m = [], []
+    for k in range(len(index)):
+        m = masks[k, 0]
+        top = left = None
+        if defect_crop > 0 and rng.random() < defect_crop:
+            ys, xs = torch.nonzero(m > 0.5, as_tuple=True)
+            if len(ys):
+                j = int(rng.integers(len(ys)))
+                cy, cx = int(ys[j]), int(xs[j])
+                top = int(np.clip(cy - rng.integers(ch // 8, ch - ch // 8), 0, h - ch))
+                left = int(np.clip(cx - rng.integers(cw // 8, cw - cw // 8), 0, w - cw))
+        if top is None:
+            top, left = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+        out_i.append(images[k, :, top:top + ch, left:left + cw])
+        out_m.append(masks[k, :, top:top + ch, left:left + cw])
+    return torch.stack(out_i), torch.stack(out_m)
+
+
+def loss_fn(logit, target, dice_weight: float = 1.0):
+    """BCE + soft Dice (pooled over the batch) on defect logits (B, 1, H, W)."""
+    import torch
+    import torch.nn.functional as F
+
+    bce = F.binary_cross_entropy_with_logits(logit, target)
+    p = torch.sigmoid(logit)
+    dice = 1 - (2 * (p * target).sum() + 1) / (p.sum() + target.sum() + 1)
+    return bce + dice_weight * dice
+
+
+def finetune(model, data: ImageSet, settings: Settings = Settings(),
+             progress: Callable[[int, int, float], None] | None = None) -> dict[str, Any]:
+    """Fine-tune ``model`` in place on ``data``; returns the training record (also put in metadata).
+
+    ``progress(step, steps, loss)`` is called every few steps.
+    """
+    import torch
+
+    n = data.images.shape[0]
+    if n == 0:
+        raise InputError("finetune: no labelled images")
+    s = settings
+    if s.steps is not None:
+        steps = int(s.steps)
+    elif s.epochs is not None:
+        steps = max(1, int(math.ceil(s.epochs * n / s.batch)))
+    else:
+        steps = default_steps(n)
+    if steps < 1:
+        raise InputError(f"finetune: steps must be at least 1, got {steps}")
+    pretrained = model.metadata.get("initialisation") != "scratch"
+    freeze = s.freeze_fraction if s.freeze_fraction is not None else (0.3 if n <= 100 and pretrained else 0.0)
+    freeze_steps = int(round(freeze * steps))
+
+    rng = np.random.default_rng(s.seed)
+    torch.manual_seed(s.seed)
+    device = torch.device(s.device)
+    model.to(device)
+    encoder, decoder = _groups(model)
+    enc_lr = s.lr * (s.encoder_lr_factor if pretrained else 1.0)
+    optimiser = torch.optim.AdamW([{"params": encoder, "lr": enc_lr}, {"params": decoder, "lr": s.lr}],
+                                  weight_decay=s.weight_decay)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=[enc_lr, s.lr], total_steps=steps,
+                                                   pct_start=0.15, anneal_strategy="cos", div_factor=25.0,
+                                                   final_div_factor=1e3)
+    spacing = float(np.mean(data.spacing))
+    use_amp = s.amp and device.type == "cuda"
+    history, start = [], time.perf_counter()
+    model.train()
+    for step in range(steps):
+        frozen = step < freeze_steps
+        for p in encoder:
+            p.requires_grad_(not frozen)
+        index = rng.integers(0, n, size=s.batch)
+        images, masks = _crops(data, index, s.crop, s.defect_crop, rng)
+        images, masks = augment_batch(images, masks, rng, s.augment)
+        images, masks = images.to(device, non_blocking=True), masks.to(device, non_blocking=True)
+        x, scale = model_input(images, data.kind, spacing)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+            seg = model(x, scale)["segmentation"]
+        loss = loss_fn(defect_logit(seg.float()), masks, s.dice_weight)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(decoder + ([] if frozen else encoder), 5.0)
+        optimiser.step()
+        schedule.step()
+        value = float(loss.detach())
+        if step % 10 == 0 or step == steps - 1:
+            history.append([step, round(value, 5)])
+            if progress:
+                progress(step, steps, value)
+    for p in model.parameters():
+        p.requires_grad_(True)
+    model.eval()
+    model.to("cpu")
+    record = {
+        "size": list(s.size), "input": data.kind, "images": n, "steps": steps, "freeze_steps": freeze_steps,
+        "start": "scratch" if not pretrained else "pretrained",
+        "seconds": round(time.perf_counter() - start, 2), "device": str(device),
+        "settings": {k: v for k, v in asdict(s).items() if k not in ("augment", "device")},
+        "augment": asdict(s.augment), "loss_history": history,
+        "output": "defect probability = 1 - P(background) of the segmentation head",
+    }
+    model.metadata = {**model.metadata, "realdata": record, "initialisation": "finetuned"}
+    return record
+
+
+def train_pairs(pairs: Sequence, start: str = "default", settings: Settings = Settings(), threshold: float = 0.0,
+                progress=None):
+    """Load ``pairs``, build the start model and fine-tune it: ``(model, record)``."""
+    from .inputs import load_set
+
+    data = load_set(pairs, settings.size, threshold)
+    model = build_model(start)
+    record = finetune(model, data, settings, progress)
+    record["mask_threshold"] = threshold
+    record["start"] = str(start)
+    return model, record

@@ -1,0 +1,173 @@
+"""From real images to the surfsight model and back: loading sets, model input, defect probability.
+
+How images meet the model (:mod:`surfsight.model`, 5 input channels: heights, height detail,
+validity, image, image presence):
+
+* a photograph (grey or colour, any size) is read as grey levels in [0, 1] (colour becomes
+  luminance, ITU-R BT.601 weights) and given as the *image* input of
+  :func:`surfsight.model.data.prepare_batch` (standardised per image, heights absent), with a
+  nominal sampling distance :data:`NOMINAL_SPACING` (a photograph has none; only the global head
+  uses it, not the segmentation);
+* a height map (any format :func:`surfsight.read` knows) is given as the *heights* input with its
+  own sampling distance.
+
+Every image is resized (bilinear, antialiased) to the working size of the model (256 x 256 unless
+the model says otherwise) and masks are thresholded, then resized (nearest). The defect probability
+of a pixel is ``1 - P(background)`` of the segmentation head, i.e. the defect logit is
+``logsumexp(defect logits) - background logit``: a model fine-tuned for "defect vs background"
+keeps the head of the shipped model, so it stays usable everywhere the default one is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import FormatError, InputError
+from .pairs import PHOTO_SUFFIXES, Pair, read_image, read_mask
+
+#: Sampling distance given to the model for photographs (which carry none), in metres.
+NOMINAL_SPACING = 10e-6
+#: Working size of models that do not record one (the fixed magnetic-tile rule).
+DEFAULT_SIZE = (256, 256)
+
+
+@dataclass
+class ImageSet:
+    """Images resized to one working size, as tensors: ``images`` (N, 1, H, W) in [0, 1] or heights
+    (normalised later by the model), ``masks`` (N, 1, H, W) float {0, 1}, and where they came from."""
+
+    images: "object"
+    masks: "object"
+    paths: list[Path]
+    kind: str                       # "image" or "heights"
+    spacing: list[float]
+    original_shapes: list[tuple[int, int]]
+
+
+def model_api():
+    """The module holding ``load_model`` / ``save_model`` (``surfsight.model``)."""
+    import importlib
+
+    module = importlib.import_module("surfsight.model")
+    if not hasattr(module, "load_model"):   # package __init__ not written yet: the weights module has them
+        module = importlib.import_module("surfsight.model.weights")
+    return module
+
+
+def is_photo(path: Path) -> bool:
+    return path.suffix.lower() in PHOTO_SUFFIXES or path.suffix.lower() in (".tif", ".tiff")
+
+
+def load_one(path: str | Path) -> tuple[np.ndarray, str, float]:
+    """``(array (rows, cols), kind, spacing)``: grey levels in [0, 1] for photographs, heights in
+    metres (NaN = invalid) for height maps."""
+    path = Path(path)
+    if is_photo(path):
+        try:
+            return read_image(path, 1)[0], "image", NOMINAL_SPACING
+        except FormatError:
+            if path.suffix.lower() not in (".tif", ".tiff"):
+                raise
+    from .. import read
+    from ..surface import Surface
+
+    obj = read(path)
+    if not isinstance(obj, Surface):
+        raise FormatError(path, f"holds a {type(obj).__name__}, not an areal surface or image")
+    return np.asarray(obj.heights, np.float64), "heights", float(np.mean(obj.spacing))
+
+
+def resize(array: np.ndarray, size: tuple[int, int], mode: str = "bilinear") -> np.ndarray:
+    """Resize a 2-D array to ``size = (rows, cols)``; NaN points stay NaN (validity resized too)."""
+    import torch
+    import torch.nn.functional as F
+
+    a = np.asarray(array)
+    if a.shape == tuple(size):
+        return a.copy()
+    if mode == "nearest":
+        t = torch.from_numpy(a.astype(np.float32))[None, None]
+        return F.interpolate(t, size=size, mode="nearest")[0, 0].numpy().astype(a.dtype)
+    valid = np.isfinite(a)
+    filled = np.where(valid, a, np.median(a[valid]) if valid.any() else 0.0).astype(np.float64)
+    t = torch.from_numpy(filled)[None, None]
+    out = F.interpolate(t, size=size, mode="bilinear", align_corners=False, antialias=True)[0, 0].numpy()
+    if not valid.all():
+        v = F.interpolate(torch.from_numpy(valid.astype(np.float64))[None, None], size=size, mode="bilinear",
+                          align_corners=False, antialias=True)[0, 0].numpy()
+        out = np.where(v >= 0.5, out, np.nan)
+    return out
+
+
+def load_set(pairs: Sequence[Pair], size: tuple[int, int] = DEFAULT_SIZE, threshold: float = 0.0) -> ImageSet:
+    """Read and resize every pair; masks thresholded first (defect = value > threshold), then resized."""
+    import torch
+
+    if not pairs:
+        raise InputError("no images to load")
+    images, masks, kinds, spacing, shapes = [], [], set(), [], []
+    for pair in pairs:
+        array, kind, step = load_one(pair.image)
+        mask = read_mask(pair.mask, threshold, shape=array.shape)
+        images.append(resize(array, size))
+        masks.append(resize(mask.astype(np.uint8), size, "nearest"))
+        kinds.add(kind)
+        spacing.append(step)
+        shapes.append(array.shape)
+    if len(kinds) > 1:
+        raise InputError("the set mixes photographs and height maps; fine-tune on one kind of input at a time")
+    return ImageSet(torch.from_numpy(np.stack(images).astype(np.float32))[:, None],
+                    torch.from_numpy(np.stack(masks).astype(np.float32))[:, None],
+                    [Path(p.image) for p in pairs], kinds.pop(), spacing, shapes)
+
+
+def model_input(images, kind: str, spacing: float | Sequence[float]):
+    """``(x, scale)`` for :class:`~surfsight.model.SurfsightModel` from (B, 1, H, W) images or heights."""
+    import torch
+
+    from ..model.data import prepare_batch
+
+    b = images.shape[0]
+    step = torch.as_tensor(np.broadcast_to(np.asarray(spacing, np.float64), (b,)).copy(), dtype=torch.float64)
+    if kind == "image":
+        return prepare_batch(None, images[:, 0], step)
+    if kind == "heights":
+        x, scale = prepare_batch(images[:, 0].double(), None, step.to(images.device))
+        return x, scale
+    raise InputError(f"unknown input kind {kind!r}")
+
+
+def defect_logit(segmentation):
+    """Defect-vs-background logit from the (B, 1 + K, H, W) segmentation logits: (B, 1, H, W)."""
+    return segmentation[:, 1:].logsumexp(dim=1, keepdim=True) - segmentation[:, :1]
+
+
+def working_size(model) -> tuple[int, int]:
+    """The size a model was fine-tuned at (``metadata["realdata"]["size"]``), else :data:`DEFAULT_SIZE`."""
+    size = (getattr(model, "metadata", {}) or {}).get("realdata", {}).get("size")
+    return tuple(int(s) for s in size) if size else DEFAULT_SIZE
+
+
+def predict(model, images, kind: str, spacing, batch: int = 8, device: str = "cpu"):
+    """Defect probability maps (N, H, W) float32 NumPy for (N, 1, H, W) inputs at the working size."""
+    import torch
+
+    model.eval()
+    out = []
+    multiple = getattr(model.config, "multiple", 8)
+    h, w = images.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    spacing = np.broadcast_to(np.asarray(spacing, np.float64), (images.shape[0],))
+    with torch.no_grad():
+        for start in range(0, images.shape[0], batch):
+            chunk = images[start:start + batch].to(device)
+            x, scale = model_input(chunk, kind, spacing[start:start + batch])
+            if ph or pw:
+                x = torch.nn.functional.pad(x, (0, pw, 0, ph), mode="reflect")
+            seg = model(x, scale)["segmentation"][..., :h, :w]
+            out.append(torch.sigmoid(defect_logit(seg.float()))[:, 0].cpu().numpy())
+    return np.concatenate(out)
