@@ -25,6 +25,8 @@ COMMANDS = (
     "surfsight.cli.params",
     "surfsight.cli.demo",
     "surfsight.cli.synth",
+    "surfsight.cli.model_commands",
+    "surfsight.cli.realdata_commands",
     "surfsight.cli.inspect_command",
 )
 

@@ -109,12 +109,13 @@ def _reference_surface(z: np.ndarray, weight: np.ndarray, sigma_px: float) -> np
 
 def _robust_sigma(values: np.ndarray) -> float:
     """1.4826 x median absolute deviation: the standard deviation of the texture, not the defects."""
-    med = np.median(values)
-    return float(1.4826 * np.median(np.abs(values - med)))
+    deviation = np.abs(values - np.median(values))
+    sigma = 1.4826 * float(np.median(deviation))
+    return sigma if sigma > 0 else 1.2533 * float(deviation.mean())  # quantised data: mean absolute deviation
 
 
-def rule_based_detection(surface: Surface, *, k_seed: float = 8.0, k_grow: float = 3.0, min_points: int = 12,
-                         min_seeds: int = 4, scale: float = 0.1) -> Detection:
+def rule_based_detection(surface: Surface, *, k_seed: float = 6.5, k_grow: float = 3.0, min_points: int = 12,
+                         min_seeds: int = 4, scale: float = 0.25) -> Detection:
     """Find defects as regions far from the local reference surface.
 
     The reference is a Gaussian-weighted local mean of the heights (width ``scale`` times the

@@ -94,7 +94,10 @@ def _remove_spikes(surface: Surface, k: float = 10.0) -> tuple[Surface, int]:
     filled = np.where(valid, z, np.nanmedian(z))
     r = np.where(valid, z - ndimage.median_filter(filled, size=3, mode="nearest"), 0.0)
     rv = r[valid]
-    sigma = 1.4826 * float(np.median(np.abs(rv - np.median(rv))))
+    deviation = np.abs(rv - np.median(rv))
+    sigma = 1.4826 * float(np.median(deviation))
+    if not sigma > 0:  # quantised heights: most residuals are exactly 0; use the mean absolute deviation
+        sigma = 1.2533 * float(deviation.mean())
     if not sigma > 0:
         return surface, 0
     kernel = np.ones((3, 3), dtype=np.int8)

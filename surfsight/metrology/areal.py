@@ -14,8 +14,8 @@ Examples
 >>> x = np.arange(256) * 1e-6
 >>> s = Surface(np.tile(1e-6 * np.sin(2 * np.pi * x / 32e-6), (64, 1)), spacing=1e-6)
 >>> p = parameters(s, ["Sq", "Sa", "Smc(50)"])
->>> round(p["Sq"] / 1e-6, 4), round(p["Sa"] / 1e-6, 4)
-(0.7071, 0.6366)
+>>> round(p["Sq"] / 1e-6, 4), round(p["Sa"] / 1e-6, 4)   # A/sqrt(2); 2A/pi = 0.6366 for a continuous sine
+(0.7071, 0.6346)
 """
 
 from __future__ import annotations

@@ -1,0 +1,218 @@
+"""Real labelled images: ``surfsight finetune``, ``segment``, ``evaluate-seg`` and ``anomaly fit|score``.
+
+* ``surfsight finetune --pairs PAIRS.csv --out MODEL_DIR [--model default|scratch|DIR] [--epochs N]
+  [--steps N] [--mask-threshold T] [--device cpu|cuda]`` adapts the model to defect-vs-background on
+  real images (see :mod:`surfsight.realdata.finetune` for the recipe, ``docs/realdata.md`` for the
+  figures);
+* ``surfsight segment --model MODEL_DIR PATHS... --out DIR`` writes ``<name>_mask.png`` and
+  ``<name>_overlay.png`` per image;
+* ``surfsight evaluate-seg --model MODEL_DIR --pairs PAIRS.csv [--json]`` prints pooled defect IoU,
+  mean per-image F1, image AUROC (max probability) and pixel AUROC;
+* ``surfsight anomaly fit --good DIR --out MODEL_DIR`` learns from defect-free images only;
+  ``surfsight anomaly score --model MODEL_DIR PATHS... --out DIR`` writes ``<name>_anomaly.png``
+  (map, 8-bit, scaled to the fit threshold), ``scores.csv`` and ``scores.json``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .common import print_json, user_errors
+
+anomaly_app = typer.Typer(help="Anomaly detection learnt from defect-free images only.", no_args_is_help=True)
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
+
+
+def _progress(step: int, steps: int, loss: float) -> None:
+    if step % 50 == 0 or step == steps - 1:
+        typer.echo(f"step {step + 1}/{steps}  loss {loss:.4f}", err=True)
+
+
+def finetune(
+    pairs: Path = typer.Option(..., "--pairs", help="PAIRS.csv: columns image,mask (paths relative to the CSV)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the fine-tuned model."),
+    model: str = typer.Option("default", "--model", help="Start: 'default' (shipped), 'scratch' or a model folder."),
+    epochs: Optional[float] = typer.Option(None, "--epochs", help="Passes over the set (default: steps from the set size)."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Optimisation steps (overrides --epochs)."),
+    mask_threshold: float = typer.Option(0.0, "--mask-threshold", help="Defect = mask value > T (127 for soft 8-bit masks)."),
+    size: int = typer.Option(256, "--size", help="Working size: images are resized to SIZE x SIZE."),
+    batch: int = typer.Option(8, "--batch", help="Crops per step."),
+    seed: int = typer.Option(0, "--seed"),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+) -> None:
+    """Fine-tune the model on labelled real images (defect vs background) and save it."""
+    from ..realdata.finetune import Settings, train_pairs
+    from ..realdata.inputs import model_api
+    from ..realdata.pairs import read_pairs
+
+    with user_errors():
+        if size < 16 or size % 8:
+            raise _input_error(f"--size must be a multiple of 8 and at least 16, got {size}")
+        listed = read_pairs(pairs)
+        settings = Settings(steps=steps, epochs=epochs, size=(size, size), batch=batch, seed=seed, device=device,
+                            crop=min(128, size))
+        net, record = train_pairs(listed, model, settings, mask_threshold, _progress)
+        model_api().save_model(net, out, {"realdata": record})
+    typer.echo(f"fine-tuned on {record['images']} images, {record['steps']} steps in {record['seconds']:.0f} s; "
+               f"model: {out}", err=True)
+
+
+def segment(
+    paths: list[Path] = typer.Argument(..., help="Images (jpg/png/tif) or height maps."),
+    model: str = typer.Option("default", "--model", help="Model folder or shipped name."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for masks and overlays."),
+    threshold: float = typer.Option(0.5, "--threshold", help="Defect where probability > threshold."),
+    json_out: bool = typer.Option(False, "--json", help="Print one summary row per image as JSON."),
+) -> None:
+    """Write defect masks and overlays (PNG) for images."""
+    from ..realdata.inputs import model_api
+    from ..realdata.segment import segment_paths
+
+    with user_errors():
+        net = model_api().load_model(model)
+        rows = segment_paths(net, _expand(paths), out, threshold)
+    if json_out:
+        print_json(rows)
+    else:
+        for row in rows:
+            typer.echo(f"{row['image']}: max p {row['max_probability']:.3f}, defect area "
+                       f"{100 * row['defect_fraction']:.2f} %")
+
+
+def evaluate_seg(
+    model: str = typer.Option("default", "--model", help="Model folder or shipped name."),
+    pairs: Path = typer.Option(..., "--pairs", help="PAIRS.csv with ground-truth masks."),
+    mask_threshold: Optional[float] = typer.Option(
+        None, "--mask-threshold", help="Defect = mask value > T (default: the model's fine-tuning threshold, else 0)."),
+    threshold: float = typer.Option(0.5, "--threshold", help="Defect where probability > threshold."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Pooled defect IoU, mean per-image F1, image and pixel AUROC on labelled pairs."""
+    from ..realdata.inputs import model_api
+    from ..realdata.pairs import read_pairs
+    from ..realdata.segment import evaluate
+
+    with user_errors():
+        net = model_api().load_model(model)
+        if mask_threshold is None:
+            mask_threshold = float(net.metadata.get("realdata", {}).get("mask_threshold", 0.0))
+        report = evaluate(net, read_pairs(pairs), mask_threshold, threshold)
+    report["mask_threshold"] = mask_threshold
+    if json_out:
+        print_json(report)
+        return
+    for key in ("images", "iou", "mean_f1", "image_auroc", "pixel_auroc"):
+        value = report.get(key)
+        typer.echo(f"{key:12s} {value if value is None or isinstance(value, int) else f'{value:.4f}'}")
+
+
+@anomaly_app.command("fit")
+def anomaly_fit(
+    good: Path = typer.Option(..., "--good", help="Folder of defect-free images (searched recursively)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the anomaly model."),
+    model: str = typer.Option("default", "--model", help="Encoder: shipped name, model folder or 'scratch'."),
+    size: int = typer.Option(256, "--size", help="Working size: images are resized to SIZE x SIZE."),
+    bank: int = typer.Option(6000, "--bank", help="Patches kept in the memory bank."),
+    seed: int = typer.Option(0, "--seed"),
+    device: str = typer.Option("cpu", "--device"),
+) -> None:
+    """Learn what good looks like from defect-free images only."""
+    from ..realdata.anomaly import AnomalySettings, fit_paths
+
+    with user_errors():
+        paths = _expand([good])
+        if not paths:
+            raise _input_error(f"--good {good}: no images found")
+        detector = fit_paths(paths, model, AnomalySettings(size=(size, size), bank=bank, seed=seed, device=device))
+        detector.save(out)
+    typer.echo(f"fitted on {len(paths)} good images ({detector.info['bank']} patches, threshold "
+               f"{detector.threshold:.3g}); model: {out}", err=True)
+
+
+@anomaly_app.command("score")
+def anomaly_score(
+    paths: list[Path] = typer.Argument(..., help="Images or folders to score."),
+    model: Path = typer.Option(..., "--model", help="Folder written by 'surfsight anomaly fit'."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for maps, scores.csv and scores.json."),
+    json_out: bool = typer.Option(False, "--json", help="Also print the scores as JSON."),
+) -> None:
+    """Anomaly maps (PNG) and image scores (CSV and JSON; score = maximum of the map)."""
+    import numpy as np
+
+    from ..realdata.anomaly import load
+    from ..realdata.inputs import load_set, resize
+    from ..realdata.pairs import Pair
+    from ..realdata.segment import _write_png
+
+    with user_errors():
+        detector = load(model)
+        files = _expand(paths)
+        if not files:
+            raise _input_error("no images to score")
+        out.mkdir(parents=True, exist_ok=True)
+        rows = []
+        for path in files:
+            data = load_set([Pair(path, None)], detector.settings.size)
+            maps, scores = detector.score(data.images)
+            full = resize(maps[0], data.original_shapes[0])
+            scaled = np.clip(full / (2 * detector.threshold if detector.threshold > 0 else 1.0), 0, 1)
+            _write_png((255 * scaled).astype(np.uint8), out / f"{path.stem}_anomaly.png")
+            rows.append({"image": str(path), "score": float(scores[0]),
+                         "anomalous": bool(scores[0] > detector.threshold),
+                         "map": str(out / f"{path.stem}_anomaly.png")})
+        _write_scores(rows, out, detector.threshold)
+    if json_out:
+        print_json({"threshold": detector.threshold, "images": rows})
+    else:
+        for row in rows:
+            typer.echo(f"{row['image']}: score {row['score']:.4g}{'  ANOMALOUS' if row['anomalous'] else ''}")
+
+
+def _write_scores(rows: list[dict], out: Path, threshold: float) -> None:
+    tmp = out / f".scores.csv.{os.getpid()}.tmp"
+    with tmp.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["image", "score", "anomalous", "map"])
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, out / "scores.csv")
+    tmp = out / f".scores.json.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps({"threshold": threshold, "images": rows}, indent=1))
+    os.replace(tmp, out / "scores.json")
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    """Files as given; folders searched recursively for images. In a folder, files named like masks
+    (``*_label``, ``*_mask``, ``*_overlay``, ``*_anomaly``) and a ``.png`` beside a ``.jpg`` of the same
+    name (the magnetic-tile layout) are taken as masks, not images."""
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            for q in sorted(p.rglob("*")):
+                if q.suffix.lower() not in IMAGE_SUFFIXES or q.stem.endswith(("_label", "_mask", "_overlay", "_anomaly")):
+                    continue
+                if q.suffix.lower() == ".png" and any(q.with_suffix(s).exists() for s in (".jpg", ".jpeg")):
+                    continue
+                files.append(q)
+        else:
+            files.append(p)
+    return files
+
+
+def _input_error(message: str):
+    from ..errors import InputError
+
+    return InputError(message)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("finetune")(finetune)
+    app.command("segment")(segment)
+    app.command("evaluate-seg")(evaluate_seg)
+    app.add_typer(anomaly_app, name="anomaly")

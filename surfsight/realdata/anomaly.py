@@ -1,0 +1,240 @@
+"""Anomaly detection learnt from good parts only: a patch memory bank on the model's encoder features.
+
+The method follows PatchCore (Roth et al., "Towards total recall in industrial anomaly detection",
+CVPR 2022), written here for the surfsight encoder:
+
+1. **features**: the encoder levels at strides 4 and 8 of the working size (levels 2 and 3 of
+   :meth:`SurfsightModel.encode`), each averaged over its 3 x 3 neighbourhood (local context), the
+   coarser one up-sampled to the finer grid, concatenated;
+2. **projection**: a fixed Gaussian random projection to ``dim`` channels (Johnson-Lindenstrauss:
+   distances are kept to within a small factor) so that the bank stays small;
+3. **memory bank**: every patch feature of the good images, reduced by greedy k-centre coreset
+   selection (Sener & Savarese, ICLR 2018) to ``bank`` patches (after a random subsample of at most
+   ``pool`` candidates, which keeps the selection fast on a CPU);
+4. **scoring**: each patch's anomaly score is its Euclidean distance to the nearest bank patch;
+   the map is up-sampled to the working size, smoothed by a Gaussian (``sigma`` px) and resized
+   to the image; the image score is the map's maximum.
+
+Scores are in feature-distance units; :attr:`AnomalyModel.threshold` (the largest image score of
+the good images seen at fit time, times 1.0) is a first decision threshold for a user with no
+defective examples.
+
+Saved as ``anomaly.safetensors`` (bank, projection) + ``anomaly.json`` (settings, provenance) with
+the encoder's model in ``backbone/`` (``model.safetensors`` + ``model.json``), so the folder is
+self-contained.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import InputError
+from .augment import gaussian_blur
+from .inputs import DEFAULT_SIZE, model_api, model_input
+
+FORMAT = "surfsight-anomaly"
+
+
+@dataclass
+class AnomalySettings:
+    """Knobs of :func:`fit` (defaults: strides 4 and 8, 96 dimensions, 6000-patch bank)."""
+
+    size: tuple[int, int] = DEFAULT_SIZE   #: working size (rows, cols) every image is resized to
+    levels: tuple[int, ...] = (2, 3)       #: encoder levels used (0 = finest)
+    dim: int = 96                          #: random-projection dimension
+    bank: int = 6000                       #: coreset size (patches kept)
+    pool: int = 120000                     #: candidates before the coreset selection
+    sigma: float = 4.0                     #: Gaussian smoothing of the map, px of the working size
+    seed: int = 0
+    batch: int = 8
+    device: str = "cpu"
+
+
+class AnomalyModel:
+    """A fitted detector: ``score(images)`` gives maps and image scores."""
+
+    def __init__(self, backbone, settings: AnomalySettings, projection, bank, kind: str, spacing: float,
+                 threshold: float, info: dict[str, Any] | None = None):
+        self.backbone = backbone
+        self.settings = settings
+        self.projection = projection
+        self.bank = bank
+        self.kind = kind
+        self.spacing = spacing
+        self.threshold = threshold
+        self.info = dict(info or {})
+
+    def features(self, images):
+        """Projected patch features (B, h, w, dim) of (B, 1, H, W) images at the working size."""
+        return _features(self.backbone, images, self.kind, self.spacing, self.settings, self.projection)
+
+    def score(self, images) -> tuple[np.ndarray, np.ndarray]:
+        """Anomaly maps (N, H, W) at the working size and image scores (N,) for (N, 1, H, W) images."""
+        import torch
+
+        s = self.settings
+        device = torch.device(s.device)
+        bank = self.bank.to(device)
+        maps, scores = [], []
+        for start in range(0, images.shape[0], s.batch):
+            chunk = images[start:start + s.batch].to(device)
+            f = self.features(chunk)
+            b, h, w, d = f.shape
+            dist = _nearest(f.reshape(-1, d), bank).reshape(b, 1, h, w)
+            up = torch.nn.functional.interpolate(dist, size=chunk.shape[-2:], mode="bilinear", align_corners=False)
+            up = gaussian_blur(up, s.sigma) if s.sigma > 0 else up
+            maps.append(up[:, 0].cpu().numpy())
+            scores.append(up.amax(dim=(1, 2, 3)).cpu().numpy())
+        return np.concatenate(maps), np.concatenate(scores)
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write ``anomaly.safetensors``, ``anomaly.json`` and ``backbone/`` into ``directory``."""
+        from safetensors.torch import save_file
+
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        model_api().save_model(self.backbone, out / "backbone", {})
+        tmp = out / f".anomaly.safetensors.{os.getpid()}.tmp"
+        save_file({"bank": self.bank.contiguous().cpu(), "projection": self.projection.contiguous().cpu()}, str(tmp),
+                  metadata={"format": FORMAT})
+        os.replace(tmp, out / "anomaly.safetensors")
+        settings = asdict(self.settings)
+        settings.pop("device")
+        doc = {"format": FORMAT, "version": 1, "settings": settings, "kind": self.kind, "spacing": self.spacing,
+               "threshold": self.threshold, "info": self.info}
+        tmp = out / f".anomaly.json.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(doc, indent=1))
+        os.replace(tmp, out / "anomaly.json")
+        return out
+
+
+def load(directory: str | os.PathLike, device: str = "cpu") -> AnomalyModel:
+    """Read a detector written by :meth:`AnomalyModel.save`."""
+    from safetensors.torch import load_file
+
+    folder = Path(directory)
+    meta = folder / "anomaly.json"
+    try:
+        doc = json.loads(meta.read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{meta}: cannot read the anomaly model description ({exc})") from None
+    if doc.get("format") != FORMAT:
+        raise InputError(f"{meta}: format is {doc.get('format')!r}, expected {FORMAT!r}")
+    try:
+        tensors = load_file(str(folder / "anomaly.safetensors"), device="cpu")
+    except Exception as exc:  # safetensors raises its own error types
+        raise InputError(f"{folder / 'anomaly.safetensors'}: cannot read the memory bank ({exc})") from None
+    settings = dict(doc["settings"])
+    settings["size"] = tuple(settings["size"])
+    settings["levels"] = tuple(settings["levels"])
+    backbone = model_api().load_model(folder / "backbone").to(device)
+    return AnomalyModel(backbone, AnomalySettings(**settings, device=device), tensors["projection"].to(device),
+                        tensors["bank"], doc["kind"], float(doc["spacing"]), float(doc["threshold"]),
+                        doc.get("info", {}))
+
+
+def _features(model, images, kind: str, spacing: float, s: AnomalySettings, projection):
+    import torch
+    import torch.nn.functional as F
+
+    model.eval()
+    with torch.no_grad():
+        x, _ = model_input(images, kind, spacing)
+        feats = model.encode(x)
+        if max(s.levels) >= len(feats):
+            raise InputError(f"anomaly: encoder has {len(feats)} levels; levels {s.levels} asked for")
+        chosen = [F.avg_pool2d(feats[i].float(), 3, stride=1, padding=1, count_include_pad=False) for i in s.levels]
+        grid = chosen[0].shape[-2:]
+        chosen = [c if c.shape[-2:] == grid else F.interpolate(c, size=grid, mode="bilinear", align_corners=False)
+                  for c in chosen]
+        f = torch.cat(chosen, dim=1).permute(0, 2, 3, 1)            # (B, h, w, C)
+        return f @ projection.to(f.device)
+
+
+def _nearest(queries, bank, chunk: int = 4096):
+    """Distance of each query row to its nearest bank row."""
+    import torch
+
+    out = []
+    for start in range(0, queries.shape[0], chunk):
+        d = torch.cdist(queries[start:start + chunk], bank)
+        out.append(d.min(dim=1).values)
+    return torch.cat(out)
+
+
+def coreset(features, size: int, rng: np.random.Generator):
+    """Greedy k-centre selection of ``size`` rows of ``features`` (N, d): indices (Sener & Savarese 2018)."""
+    import torch
+
+    n = features.shape[0]
+    if size >= n:
+        return torch.arange(n)
+    chosen = torch.empty(size, dtype=torch.long)
+    norms = (features * features).sum(dim=1)
+    j = int(rng.integers(n))
+    dist = torch.full((n,), float("inf"), dtype=features.dtype, device=features.device)
+    for k in range(size):
+        chosen[k] = j
+        c = features[j]
+        dist = torch.minimum(dist, (norms - 2 * (features @ c) + norms[j]).clamp(min=0))
+        j = int(torch.argmax(dist))
+    return chosen
+
+
+def fit(backbone, images, kind: str = "image", spacing: float = 10e-6, settings: AnomalySettings = AnomalySettings(),
+        info: dict[str, Any] | None = None) -> AnomalyModel:
+    """Fit a detector on good images only ((N, 1, H, W) at ``settings.size``)."""
+    import torch
+
+    s = settings
+    if images.shape[0] == 0:
+        raise InputError("anomaly fit: no good images")
+    rng = np.random.default_rng(s.seed)
+    device = torch.device(s.device)
+    backbone = backbone.to(device).eval()
+    start = time.perf_counter()
+    with torch.no_grad():
+        x, _ = model_input(images[:1].to(device), kind, spacing)
+        feats = backbone.encode(x)
+    width = sum(feats[i].shape[1] for i in s.levels if i < len(feats))
+    gen = torch.Generator().manual_seed(s.seed)
+    projection = (torch.randn(width, s.dim, generator=gen) / np.sqrt(s.dim)).to(device)
+    patches = []
+    per_image = max(1, int(np.ceil(2 * s.pool / images.shape[0])))   # bounded memory on large sets
+    for b0 in range(0, images.shape[0], s.batch):
+        f = _features(backbone, images[b0:b0 + s.batch].to(device), kind, spacing, s, projection)
+        for one in f.reshape(f.shape[0], -1, f.shape[-1]):
+            if one.shape[0] > per_image:
+                one = one[torch.from_numpy(rng.choice(one.shape[0], per_image, replace=False)).to(one.device)]
+            patches.append(one)
+    patches = torch.cat(patches)
+    if patches.shape[0] > s.pool:
+        keep = torch.from_numpy(rng.choice(patches.shape[0], s.pool, replace=False)).to(patches.device)
+        patches = patches[keep]
+    bank = patches[coreset(patches, s.bank, rng).to(patches.device)].cpu()
+    model = AnomalyModel(backbone, s, projection, bank, kind, spacing, 0.0, info)
+    _, scores = model.score(images)
+    model.threshold = float(scores.max())
+    model.info = {**model.info, "good_images": int(images.shape[0]), "bank": int(bank.shape[0]),
+                  "fit_seconds": round(time.perf_counter() - start, 2),
+                  "good_score_median": float(np.median(scores)), "good_score_max": float(scores.max())}
+    return model
+
+
+def fit_paths(paths: Sequence, backbone: str = "default", settings: AnomalySettings = AnomalySettings()) -> AnomalyModel:
+    """Read good images (photographs or height maps), resize them and :func:`fit`."""
+    from .finetune import build_model
+    from .inputs import load_set
+    from .pairs import Pair
+
+    data = load_set([Pair(Path(p), None) for p in paths], settings.size)
+    model = build_model(backbone)
+    return fit(model, data.images, data.kind, float(np.mean(data.spacing)), settings,
+               {"backbone": str(backbone), "good": [str(p) for p in paths][:1000]})
