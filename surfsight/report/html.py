@@ -99,7 +99,7 @@ def _abbott(surface, mask) -> str | None:
     ax.axvline(core.mr1 * 100, color="#b3261e", lw=0.8, ls=":")
     ax.axvline(core.mr2 * 100, color="#b3261e", lw=0.8, ls=":")
     ax.text(core.mr1 * 100, ax.get_ylim()[0], f" Smr1 {core.mr1 * 100:.1f} %", fontsize=7, va="bottom", color="#b3261e")
-    ax.text(core.mr2 * 100, ax.get_ylim()[1], f"Smr2 {core.mr2 * 100:.1f} % ", fontsize=7, va="top", ha="right",
+    ax.text(core.mr2 * 100, ax.get_ylim()[0], f"Smr2 {core.mr2 * 100:.1f} % ", fontsize=7, va="bottom", ha="right",
             color="#b3261e")
     ax.set_xlim(0, 100)
     ax.set_xlabel("material ratio (%)")
@@ -255,10 +255,10 @@ def _limits(check: Mapping[str, Any] | None, unit: str) -> str:
     return ", ".join(parts) or "—"
 
 
-def _img(data: str | None, alt: str, caption: str) -> str:
+def _img(data: str | None, alt: str, caption: str, css: str = "") -> str:
     if not data:
         return ""
-    return (f'<figure><img src="data:image/png;base64,{data}" alt="{_e(alt)}">'
+    return (f'<figure class="{css}"><img src="data:image/png;base64,{data}" alt="{_e(alt)}">'
             f"<figcaption>{_e(caption)}</figcaption></figure>")
 
 
@@ -274,7 +274,7 @@ def _reason_rows(row: Mapping[str, Any]) -> str:
         value, symbol = format_value(c.get("value"), unit)
         u = _in_unit_of(c.get("U"), c.get("value"), unit)
         lines.append(f'<tr class="row-{_e(c.get("status"))}"><td>{_e(c.get("check"))}</td>'
-                     f'<td class="num">{value} {_e(symbol)}</td><td class="num">{u}</td>'
+                     f'<td class="num">{value} {_e(symbol)}</td><td class="num">{u} {_e(symbol) if u != "—" else ""}</td>'
                      f"<td>{_e(_limits(c, unit))}</td><td>{_badge(c.get('status'))}</td>"
                      f"<td>{_e(c.get('rule'))}</td></tr>")
     if not lines:
@@ -389,7 +389,7 @@ def _part_section(index: int, row: Mapping[str, Any], pictures: Mapping[str, str
         "<h3>Parameters (ISO 25178-2, defects excluded)</h3>", _parameter_rows(row),
         "<h3>Defects</h3>", _defect_rows(row),
         "<h3>Fatigue</h3>", _img(pictures.get("margin"), "fatigue margin", "Safety factor and its 95 % interval "
-                                 "(Monte Carlo) against the required minimum."),
+                                 "(Monte Carlo) against the required minimum.", "narrow"),
         _failure_block(row.get("failure")),
     ]
     return head + "".join(body) + "</section>"

@@ -41,7 +41,8 @@ KINDS = ("scratch", "dent", "pit", "crack", "inclusion")
 
 @dataclass
 class Defect:
-    """A defect record; lengths in metres, angles in radians."""
+    """A defect record; lengths in metres, angles in radians; ``x_m``, ``y_m`` locate the
+    centroid of the cavity (for the interaction rules of :mod:`surfsight.failure.murakami`)."""
 
     kind: str
     mask: np.ndarray
@@ -53,6 +54,8 @@ class Defect:
     root_radius_m: float = 0.0
     orientation_rad: float = 0.0
     height_m: float = 0.0
+    x_m: float = 0.0
+    y_m: float = 0.0
     nominal: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -356,7 +359,9 @@ def measure_defects(texture: np.ndarray, truth: np.ndarray, placed: list[_Placed
             projected = 0.0
         records.append(Defect(p.kind, mask, depth_m=depth, width_m=width, length_m=length, area_m2=area,
                               sqrt_area_m=math.sqrt(projected), root_radius_m=p.root_radius_m,
-                              orientation_rad=orientation, height_m=height, nominal=p.nominal))
+                              orientation_rad=orientation, height_m=height,
+                              x_m=float(px.mean()) if len(px) else 0.0, y_m=float(py.mean()) if len(py) else 0.0,
+                              nominal=p.nominal))
     return records
 
 

@@ -1,0 +1,99 @@
+"""Fine-tuning, segmentation and evaluation on tiny images with a tiny random model (a few steps)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from surfsight.cli import app
+from surfsight.model import load_model
+from surfsight.realdata.finetune import Settings, default_steps, finetune, loss_fn
+from surfsight.realdata.inputs import defect_logit, load_set, predict
+from surfsight.realdata.pairs import read_pairs
+
+runner = CliRunner()
+FAST = dict(steps=3, batch=4, crop=32, size=(64, 64))
+
+
+def test_default_schedule_grows_with_the_set():
+    assert default_steps(5) == default_steps(10) < default_steps(50) < default_steps(429) <= default_steps(10**6)
+
+
+def test_loss_is_low_for_right_and_high_for_wrong_logits():
+    target = torch.zeros(1, 1, 4, 4)
+    target[..., :2, :2] = 1
+    right = torch.where(target > 0, 8.0, -8.0)
+    assert float(loss_fn(right, target)) < 0.01
+    assert float(loss_fn(-right, target)) > 1.5
+
+
+def test_defect_logit_is_one_minus_background():
+    seg = torch.randn(2, 6, 3, 3)
+    p = torch.sigmoid(defect_logit(seg))[:, 0]
+    assert torch.allclose(p, 1 - seg.softmax(dim=1)[:, 0], atol=1e-6)
+
+
+def test_finetune_changes_weights_and_records(tiny_model_dir, tiny_pairs):
+    model = load_model(tiny_model_dir)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    data = load_set(read_pairs(tiny_pairs / "PAIRS.csv"), (64, 64))
+    assert data.images.shape == (6, 1, 64, 64) and data.masks[5].sum() == 0
+    record = finetune(model, data, Settings(**FAST, freeze_fraction=0.5))
+    assert record["steps"] == 3 and record["freeze_steps"] == 2 and record["size"] == [64, 64]
+    assert all(np.isfinite(loss) for _, loss in record["loss_history"])
+    after = model.state_dict()
+    assert not torch.equal(before["segment.weight"], after["segment.weight"])
+    assert torch.equal(before["out_instrument.weight"], after["out_instrument.weight"])   # global head untouched
+    assert model.metadata["realdata"]["input"] == "image"
+    probs = predict(model, data.images, data.kind, data.spacing)
+    assert probs.shape == (6, 64, 64) and np.all((probs >= 0) & (probs <= 1))
+
+
+def test_finetune_same_seed_same_weights(tiny_model_dir, tiny_pairs):
+    data = load_set(read_pairs(tiny_pairs / "PAIRS.csv"), (64, 64))
+    a, b = load_model(tiny_model_dir), load_model(tiny_model_dir)
+    finetune(a, data, Settings(**FAST, seed=3))
+    finetune(b, data, Settings(**FAST, seed=3))
+    assert torch.equal(a.state_dict()["segment.weight"], b.state_dict()["segment.weight"])
+
+
+def test_cli_finetune_segment_evaluate(tiny_model_dir, tiny_pairs, tmp_path):
+    out = tmp_path / "tuned"
+    result = runner.invoke(app, ["finetune", "--pairs", str(tiny_pairs / "PAIRS.csv"), "--out", str(out),
+                                 "--model", str(tiny_model_dir), "--steps", "2", "--size", "64", "--batch", "2"])
+    assert result.exit_code == 0, result.output
+    tuned = load_model(out)                                   # loads like any saved model
+    assert tuned.metadata["realdata"]["steps"] == 2
+    # a colour image of another size is accepted
+    rgb = np.random.default_rng(0).integers(0, 255, (40, 70, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "colour.jpg")
+    seg_dir = tmp_path / "seg"
+    result = runner.invoke(app, ["segment", "--model", str(out), str(tiny_pairs / "img0.png"),
+                                 str(tmp_path / "colour.jpg"), "--out", str(seg_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert len(rows) == 2
+    mask = np.asarray(Image.open(seg_dir / "colour_mask.png"))
+    assert mask.shape == (40, 70) and set(np.unique(mask)) <= {0, 255}
+    assert np.asarray(Image.open(seg_dir / "colour_overlay.png")).shape == (40, 70, 3)
+    result = runner.invoke(app, ["evaluate-seg", "--model", str(out), "--pairs", str(tiny_pairs / "PAIRS.csv"),
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert {"iou", "mean_f1", "image_auroc", "pixel_auroc"} <= set(report)
+    assert 0 <= report["iou"] <= 1 and 0 <= report["image_auroc"] <= 1 and report["images"] == 6
+
+
+def test_cli_errors_are_one_line(tmp_path, tiny_model_dir):
+    bad = tmp_path / "PAIRS.csv"
+    bad.write_text("image,mask\nmissing.png,\n")
+    result = runner.invoke(app, ["finetune", "--pairs", str(bad), "--out", str(tmp_path / "o"),
+                                 "--model", str(tiny_model_dir)])
+    assert result.exit_code == 2 and "does not exist" in result.output
+    result = runner.invoke(app, ["segment", "--model", str(tmp_path / "nope"), str(bad), "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "nope" in result.output
