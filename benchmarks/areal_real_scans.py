@@ -67,7 +67,12 @@ def main() -> int:
         cells = []
         for name, _, scale in COLUMNS:
             v = values[name]
-            cells.append("n/a" if not math.isfinite(v) else f"{v / scale:.4g}")
+            if not math.isfinite(v):
+                cells.append("n/a")
+            elif name == "Std":  # degrees in [0, 180): one decimal, no exponent for a lay along an axis
+                cells.append(f"{v / scale:.1f}")
+            else:
+                cells.append(f"{v / scale:.4g}")
         rows, cols = surface.shape
         lines.append(f"| {rel.split('/')[-1]} | {rows} x {cols} | {surface.invalid_fraction:.1%} | "
                      + " | ".join(cells) + f" | {elapsed:.2f} |")

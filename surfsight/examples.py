@@ -1,37 +1,31 @@
-"""Built-in example data for the demo and the docs: small, seeded, made on the fly (nothing is
-downloaded). The full simulator lives in :mod:`surfsight.synth`; this module only gives a quick,
-self-contained surface."""
+"""Built-in example data for the demo and the docs: a small batch of simulated parts, seeded and
+made on the fly by :mod:`surfsight.synth` (nothing is downloaded)."""
 
 from __future__ import annotations
 
-import numpy as np
+#: (name, defects, seed) of the demo batch: good parts and parts with a deep scratch.
+DEMO_PARTS = (("part-01-good", False, 3), ("part-02-good", False, 5), ("part-03-scratched", True, 3),
+              ("part-04-good", False, 7), ("part-05-scratched", True, 1), ("part-06-good", False, 11))
 
-from .surface import Surface
 
+def demo_parts(folder, size: int = 256) -> list:
+    """Write the demo batch as x3p files into ``folder`` (simulated ground parts measured by a
+    coherence-scanning interferometer; the scratched ones carry a 12 µm deep, 40 µm wide scratch)
+    and return their paths."""
+    import warnings
+    from pathlib import Path
 
-def ground_surface_with_scratch(size: int = 256, spacing: float = 1e-6, seed: int = 0) -> Surface:
-    """A ground-like surface (anisotropic Gaussian random field, lay along x, Sq about 0.4 µm)
-    with one V-shaped scratch across it and a few non-measured points.
+    from . import io
+    from .synth import sample
 
-    The field is white noise filtered in Fourier space with a Gaussian autocorrelation of
-    correlation lengths 40 µm along x and 4 µm along y (Persson et al., J. Phys. Condens.
-    Matter 17 (2005) R1, eq. for a Gaussian ACF spectrum).
-    """
-    rng = np.random.default_rng(seed)
-    noise = rng.standard_normal((size, size))
-    ky = np.fft.fftfreq(size, d=spacing)[:, None]
-    kx = np.fft.fftfreq(size, d=spacing)[None, :]
-    lx, ly = 40e-6, 4e-6
-    amplitude = np.exp(-(np.pi ** 2) * ((kx * lx) ** 2 + (ky * ly) ** 2) / 2)
-    z = np.fft.ifft2(np.fft.fft2(noise) * amplitude).real
-    z *= 0.4e-6 / z.std()
-    # a V scratch 3 µm deep, 12 µm wide, at 20 degrees to x
-    yy, xx = np.mgrid[0:size, 0:size] * spacing
-    angle = np.deg2rad(20)
-    distance = np.abs((yy - size * spacing * 0.35) * np.cos(angle) - xx * np.sin(angle))
-    half_width = 6e-6
-    z -= np.clip(1 - distance / half_width, 0, None) * 3e-6
-    # instrument dropouts: a few missing points
-    z[rng.random((size, size)) < 0.003] = np.nan
-    return Surface(z, (spacing, spacing), metadata={"instrument": "surfsight example (simulated)",
-                                                     "seed": seed, "description": "ground surface with a scratch"})
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, scratched, seed in DEMO_PARTS:
+        geometry = dict(defect_depth=12e-6, defect_width=40e-6, defect_length=200e-6) if scratched else {}
+        part = sample("ground", size=size, seed=seed, defects=["scratch"] if scratched else [], instrument="csi",
+                      **geometry)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # x3p has no place for the simulated camera image
+            paths.append(io.write(part.measured, folder / f"{name}.x3p"))
+    return paths

@@ -1,4 +1,4 @@
-"""``surfsight demo``: the main job on a built-in example, for a first look."""
+"""``surfsight demo``: the main job, ``inspect``, on a built-in batch of simulated parts."""
 
 from __future__ import annotations
 
@@ -11,40 +11,33 @@ from .common import user_errors
 
 def demo(
     out: Path = typer.Option(Path("demo-output"), "--out", "-o", help="Folder for the demo's files."),
+    workers: int = typer.Option(2, "--workers", "-j", min=1, help="Worker processes."),
 ) -> None:
-    """Make a built-in example surface, write it as x3p, read it back, summarise it, measure its
-    ISO 25178-2 parameters and draw it."""
+    """Simulate a small batch of ground parts (some good, some with a deep scratch), write them as
+    x3p, inspect them against a built-in specification, and say where the report is."""
     from rich.console import Console
+    from rich.table import Table
 
-    from .. import io
-    from ..examples import ground_surface_with_scratch
-    from ..report.figures import show as draw
+    from ..examples import DEMO_SPEC, demo_parts
+    from ..inspect.batch import run_batch
+    from ..spec import load_spec
 
     console = Console()
     with user_errors():
-        out.mkdir(parents=True, exist_ok=True)
-        surface = ground_surface_with_scratch()
-        x3p = io.write(surface, out / "example.x3p")
-        surface = io.read(x3p)
-        console.print(f"[bold]example surface[/bold] written to {x3p} and read back")
-        from .info import info
-
-        info(x3p, None, False)
-        from ..metrology import level_plane
-        from .params import _areal, _display
-
-        rows = _areal(level_plane(surface), "Sa,Sq,Ssk,Sku,Sz,Sdq,Sdr,Sal,Str,Std,Sk,Spk,Svk,Vmp,Vvv", None, None)
-        from rich.table import Table
-
-        table = Table(title="ISO 25178-2 parameters (plane levelled, no filter)")
-        for column in ("parameter", "value", "unit", "meaning"):
-            table.add_column(column)
-        for key, value, unit, description, reason in rows:
-            text, symbol = _display(value, unit)
-            table.add_row(key, text, symbol, reason or description)
-        console.print(table)
-        picture = draw(surface, out / "example.png", title="built-in example: ground surface with a scratch")
-    console.print(f"picture: {picture}")
+        paths = demo_parts(out / "parts")
+        console.print(f"{len(paths)} simulated parts written to {out / 'parts'}")
+        result = run_batch(paths, load_spec(DEMO_SPEC), out, workers=workers)
+    table = Table(title=f"inspection against '{DEMO_SPEC['name']}'")
+    for column in ("part", "verdict", "defects", "Sa", "safety factor"):
+        table.add_column(column)
+    for row in result.rows:
+        sa = (row.get("parameters") or {}).get("Sa", {}).get("measured")
+        sf = (row.get("failure") or {}).get("safety_factor")
+        table.add_row(Path(row["file"]).name, str(row.get("verdict") or row.get("error")), str(len(row["defects"])),
+                      "—" if sa is None else f"{sa * 1e6:.3f} µm", "—" if sf is None else f"{sf:.2f}")
+    console.print(table)
+    console.print(f"results: {out / 'results.jsonl'}\nsummary: {out / 'summary.csv'}")
+    console.print(f"report:  {result.report.resolve()}  (open it in a browser)")
 
 
 def register(app: typer.Typer) -> None:

@@ -31,13 +31,37 @@ def train(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder (default: the recipe's `out`)."),
     steps: Optional[int] = typer.Option(None, "--steps", help="Override train.steps."),
     fresh: bool = typer.Option(False, "--fresh", help="Ignore an existing checkpoint instead of resuming."),
+    train_data: Optional[Path] = typer.Option(None, "--train-data", help="Override data.train (a shard folder)."),
+    calibration_data: Optional[Path] = typer.Option(None, "--calibration-data", help="Override data.calibration (none: skip calibration)."),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Override train.time_limit_s (seconds)."),
+    tasks: Optional[str] = typer.Option(None, "--tasks", help="Override train.tasks (comma-separated, e.g. "
+                                                              "parameters for a single-task ablation run)."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", help="Override train.workers."),
 ) -> None:
     """Train a model from simulator data (resumes from the run folder's checkpoint)."""
     with user_errors():
         _need_torch()
         from ..model.train import load_recipe, train as run
 
-        overrides = {"train": {"steps": steps}} if steps else {}
+        overrides: dict = {"train": {}, "data": {}}
+        if steps:
+            overrides["train"]["steps"] = steps
+        if time_limit:
+            overrides["train"]["time_limit_s"] = time_limit
+        if train_data:
+            overrides["data"]["train"] = str(train_data)
+        if tasks:
+            from ..model.config import TASKS
+
+            chosen = [t.strip() for t in tasks.split(",") if t.strip()]
+            unknown = [t for t in chosen if t not in TASKS]
+            if unknown or not chosen:
+                raise InputError(f"--tasks: unknown task(s) {', '.join(unknown) or '(none)'}; known: {', '.join(TASKS)}")
+            overrides["train"]["tasks"] = chosen
+        if workers is not None:
+            overrides["train"]["workers"] = workers
+        if calibration_data:
+            overrides["data"]["calibration"] = None if str(calibration_data) == "none" else str(calibration_data)
         recipe = load_recipe(config, **overrides)
         _, summary = run(recipe, out, resume=not fresh)
     print_json(summary)

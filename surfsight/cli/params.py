@@ -33,7 +33,6 @@ from .common import print_json, user_errors
 _FIXED = {
     "%": ("%", 1.0),
     "1": ("", 1.0),
-    "ratio": ("%", 0.01),
     "rad": ("°", math.pi / 180.0),
     "1/m2": ("1/mm²", 1e6),
     "1/m": ("1/µm", 1e6),
@@ -102,21 +101,15 @@ def _areal(surface: Any, names: str | None, s_cut: float | None, l_cut: float | 
 
 
 def _profile(profile: Any, names: str | None, lambda_s: float | None, lambda_c: float | None):
-    from ..metrology import profile as profile_module
+    from ..metrology import PROFILE_PARAMETERS, profile_parameters
 
     wanted = None if names is None else [n.strip() for n in names.split(",") if n.strip()]
-    values = profile_module.profile_parameters(profile, names=wanted, lambda_s=lambda_s, lambda_c=lambda_c)
-    return [(key, float(value), _profile_unit(key), "ISO 21920-2 profile parameter", "")
-            for key, value in values.items()]
-
-
-def _profile_unit(name: str) -> str:
-    """SI unit of a profile parameter of :mod:`surfsight.metrology.profile` (ratios are fractions there)."""
-    if name in ("Mr1", "Mr2") or name.endswith("mr"):
-        return "ratio"
-    if name.endswith(("sk", "ku", "dq")):
-        return "1"
-    return "m"
+    values = profile_parameters(profile, names=wanted, lambda_s=lambda_s, lambda_c=lambda_c)
+    rows = []
+    for key, value in values.items():
+        info = PROFILE_PARAMETERS[key]
+        rows.append((key, float(value), info.unit, f"{info.description} ({info.family})", ""))
+    return rows
 
 
 def params(

@@ -254,6 +254,23 @@ def _run_pool(todo: list[tuple[str, str | None]], args: tuple, workers: int,
     spec, out, model, figures = args
     pending = list(reversed(todo))
     context = multiprocessing.get_context("spawn")  # no fork of a process holding threads (progress bar)
+    # one thread per worker process: the parallelism is across parts (the children read it at start)
+    saved = {k: os.environ.get(k) for k in _THREAD_VARIABLES}
+    os.environ.update({k: "1" for k in _THREAD_VARIABLES})
+    try:
+        _drain(pending, spec, out, model, figures, workers, context, finish)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _drain(pending, spec, out, model, figures, workers, context, finish) -> None:
     while pending:
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             in_flight = {}
@@ -279,9 +296,11 @@ def _run_pool(todo: list[tuple[str, str | None]], args: tuple, workers: int,
 
 
 def write_outputs(out: Path, rows: list[dict[str, Any]]) -> None:
-    """(Re)write ``summary.csv`` and ``report.html`` from the rows (atomically)."""
+    """(Re)write ``summary.csv`` and ``report.html`` from the rows (atomically), ordered by file."""
     from ..report.csv_summary import summary_csv
     from ..report.html import render_report
+
+    rows = sorted(rows, key=lambda r: str(r.get("file")))
 
     write_atomic(out / SUMMARY, summary_csv(rows))
     pictures = {}

@@ -11,16 +11,16 @@ Two detectors stand behind :func:`detect`:
   texture itself does. It gives defect masks and geometry but no parameter estimates and no
   instrument class; the result says which detector ran.
 
-The protocol expected from the model (written against it while :mod:`surfsight.model` is being
-built; :func:`_from_model` is the only place that knows its shape)::
+The model's interface used here (:mod:`surfsight.model`, read from its code; :func:`_from_model`
+is the only place that knows its shape)::
 
-    model = surfsight.model.load_model("default")
-    prediction = surfsight.model.infer.predict(model, surface)     # or infer.predict(surface, model=...)
-    prediction.label_map     # (or .labels / .mask) (rows, cols) int: 0 background, 1 + index in KINDS;
-                             # a boolean mask is taken as "defect of unknown kind"
-    prediction.instances     # (or .defects) records with at least kind and a mask or geometry
-    prediction.parameters    # {name: {"value": v, "u": u}} or {name: (v, lo, hi)} (95 % interval)
-    prediction.instrument    # class name, optional .instrument_probability
+    model = surfsight.model.load_model("default")      # weights in surfsight/data/models/default/
+    p = surfsight.model.predict(model, heights=z, image=None, spacing=(dy, dx))
+    p.classes        # (rows, cols) 0 background, 1 + index in KINDS
+    p.defects        # instances: kind, center_m (y, x), length_m, width_m, area_m2, orientation_rad,
+                     # depth_m, sqrt_area_m (None where the heights could not size them)
+    p.parameters     # {name: {"value", "low90", "high90", ...}}: calibrated 90 % intervals
+    p.instrument, p.instrument_probabilities
 
 Dict-like predictions with the same keys are accepted too.
 """
@@ -36,7 +36,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..surface import Surface
-from ..synth.defects import KINDS, _Placed, measure_defects
+from ..synth.defects import KINDS, PlacedDefect, measure_defects
 
 __all__ = ["Detection", "detect", "rule_based_detection", "RULE_BASED", "model_available"]
 
@@ -152,7 +152,7 @@ def rule_based_detection(surface: Surface, *, k_seed: float = 6.5, k_grow: float
     residual = np.where(valid, z - reference, 0.0)
     s = _robust_sigma(residual[valid & (weight > 0)])
     structure = np.ones((3, 3), dtype=bool)
-    placed: list[_Placed] = []
+    placed: list[PlacedDefect] = []
     for sign in (-1.0, 1.0):
         r = sign * residual
         weak = valid & (r > k_grow * s)
@@ -166,7 +166,7 @@ def rule_based_detection(surface: Surface, *, k_seed: float = 6.5, k_grow: float
         keep = np.nonzero(seeded & (sizes >= min_points))[0]
         for index in keep:
             footprint = labels == index
-            placed.append(_Placed("inclusion" if sign > 0 else "valley", footprint, 0.0, {}))
+            placed.append(PlacedDefect("inclusion" if sign > 0 else "valley", footprint, 0.0, {}))
             mask |= footprint
     if not placed:
         return Detection(mask, detector=RULE_BASED)
@@ -211,11 +211,7 @@ def _load(name: str) -> tuple[Any, Any] | None:
     result = None
     try:
         model_pkg = importlib.import_module("surfsight.model")
-        infer = importlib.import_module("surfsight.model.infer")
-        predict = next((getattr(infer, n) for n in ("predict", "infer", "inspect") if callable(getattr(infer, n, None))),
-                       None)
-        if predict is not None and callable(getattr(model_pkg, "load_model", None)):
-            result = (model_pkg.load_model(name), predict)
+        result = (model_pkg.load_model(name), model_pkg.predict)
     except Exception:  # noqa: BLE001 -- a missing or broken model must not stop the inspection
         result = None
     _LOADED[name] = result
@@ -243,6 +239,8 @@ def _estimate(entry: Any) -> tuple[float, float] | None:
         u = entry.get("u")
         if u is None and entry.get("lower") is not None and entry.get("upper") is not None:
             u = (float(entry["upper"]) - float(entry["lower"])) / (2 * 1.96)
+        if u is None and entry.get("low90") is not None and entry.get("high90") is not None:
+            u = (float(entry["high90"]) - float(entry["low90"])) / (2 * 1.645)
         interval = entry.get("interval")
         if u is None and interval is not None:
             u = (float(interval[1]) - float(interval[0])) / (2 * 1.96)
@@ -263,7 +261,7 @@ def _estimate(entry: Any) -> tuple[float, float] | None:
 def _from_model(prediction: Any, surface: Surface, name: str) -> Detection:
     """Adapt the model's prediction (see the module docstring) to a :class:`Detection`."""
     shape = surface.shape
-    labels = _field(prediction, "label_map", "labels", "segmentation", "mask", "defect_mask")
+    labels = _field(prediction, "classes", "label_map", "labels", "mask")
     labels = np.zeros(shape, dtype=int) if labels is None else np.asarray(labels)
     if labels.shape != shape:
         labels = ndimage.zoom(labels.astype(float), (shape[0] / labels.shape[0], shape[1] / labels.shape[1]),
@@ -272,10 +270,13 @@ def _from_model(prediction: Any, surface: Surface, name: str) -> Detection:
     mask = labels.astype(bool) if labels.dtype == bool else labels > 0
     step = max(surface.spacing)
     defects: list[dict[str, Any]] = []
-    instances = _field(prediction, "instances", "defects")
+    instances = _field(prediction, "defects", "instances")
     if instances is not None:
         for item in instances:
             record = {key: _field(item, key) for key in RECORD_KEYS}
+            centre = _field(item, "center_m")
+            if centre is not None and record["x_m"] is None:
+                record["y_m"], record["x_m"] = float(centre[0]), float(centre[1])
             record["kind"] = str(record["kind"] or "defect")
             for key in RECORD_KEYS[1:]:
                 if record[key] is not None:
@@ -294,7 +295,7 @@ def _from_model(prediction: Any, surface: Surface, name: str) -> Detection:
             footprint = components == index
             code = int(np.bincount(labels[footprint].astype(int)).argmax()) if labels.dtype != bool else 0
             kind = KINDS[code - 1] if 1 <= code <= len(KINDS) else "defect"
-            placed.append(_Placed(kind, footprint, 0.0, {}))
+            placed.append(PlacedDefect(kind, footprint, 0.0, {}))
         records = measure_defects(reference, np.where(valid, z, reference), placed, surface.spacing)
         u_depth = _robust_sigma((z - reference)[valid & ~mask]) if (valid & ~mask).any() else 0.0
         dy, dx = surface.spacing
@@ -312,6 +313,9 @@ def _from_model(prediction: Any, surface: Surface, name: str) -> Detection:
             estimates[str(key)] = est
     instrument = _field(prediction, "instrument", "instrument_class")
     probability = _field(prediction, "instrument_probability")
+    probabilities = _field(prediction, "instrument_probabilities")
+    if probability is None and isinstance(probabilities, Mapping) and instrument in probabilities:
+        probability = probabilities[instrument]
     defects.sort(key=lambda d: -(d.get("depth_m") or 0.0))
     return Detection(mask, defects, estimates, None if instrument is None else str(instrument),
                      None if probability is None else float(probability), f"surfsight model {name!r}")
@@ -327,10 +331,8 @@ def detect(surface: Surface, *, model: str | None = "default") -> Detection:
         return rule_based_detection(surface)
     net, predict = loaded
     try:
-        try:
-            prediction = predict(net, surface)
-        except TypeError:
-            prediction = predict(surface, model=net)
+        image = surface.layers.get("intensity")
+        prediction = predict(net, heights=surface.heights, image=image, spacing=surface.spacing)
         return _from_model(prediction, surface, str(model))
     except Exception as exc:  # noqa: BLE001 -- say so in the report and keep inspecting
         found = rule_based_detection(surface)

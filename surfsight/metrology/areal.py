@@ -20,18 +20,13 @@ Examples
 
 from __future__ import annotations
 
-import importlib
-
 import math
 import warnings
 from typing import Any, Callable, Iterable
 
 from ..errors import ParameterError
 from ..surface import Surface
-from . import features, height, hybrid, psd, spatial
-
-# By module path, not package attribute: the package namespace also re-exports profile.material_ratio.
-material_ratio = importlib.import_module(f"{__package__}.material_ratio")
+from . import features, height, hybrid, material_ratio, psd, spatial
 from .registry import PARAMETERS, ParameterRequest, resolve
 
 __all__ = ["Intermediates", "parameters", "ParameterWarning"]

@@ -10,10 +10,36 @@ largest stylus tip radius and the largest sampling interval for each ``lambda_c`
 
 Areal method
 ------------
-ISO 25178-3:2012, Table 1 pairs the S-filter nesting index with the largest sampling distance
-(about a third of the nesting index) and lists the preferred nesting indices
-(1 - 2 - 2.5 - 5 - 8 series). The L-filter (or F-operator) nesting index is chosen from the
-scale of the features of interest; a ratio L / S of 100 to 1000 is common.
+ISO 25178-3:2012, Table 1 pairs the S-filter nesting index with the largest sampling distance.
+The L-filter (or F-operator) nesting index is chosen from the scale of the features of interest;
+a ratio L / S of 100 to 1000 is common.
+
+Where each number comes from (checked with the project's search tools; the ISO texts themselves
+were not available, so every value rests on secondary sources, named here and in
+docs/metrology/filters-and-profiles.md)
+---------------------------------------------------------------------------------------------------
+* ``PROFILE_CUTOFFS``, lambda_s and the stylus tip radius for each lambda_c (2.5, 2.5, 2.5, 8,
+  25 um; 2, 2, 2, 5, 10 um; lambda_c / lambda_s = 30, 100, 300, 300, 300): **confirmed** by the
+  ISO 3274:1996 table reproduced in Mitutoyo's leaflet "Surface Texture / Contour Measuring
+  Instruments: Explanation of Surface Characteristics / Standards" (studylib.net copy, doc
+  18091676), which also allows a 5 um tip at 0.8 mm for Rz > 3 um and smaller tips at 2.5 / 8 mm.
+  The largest sampling interval (0.5, 0.5, 0.5, 1.5, 5 um) agrees with an ISO 21920-3:2021
+  "Table 1" reproduced in a third-party roughness tool's documentation (setting classes Sc1-Sc5)
+  and with this project's brief; it is **not confirmed** from a primary source.
+* ``ISO4288_RA_RANGES``, ``ISO4288_RZ_RANGES``, ``RSM_RANGES`` (ISO 4288:1996 Tables 1-3):
+  **confirmed** by the ISO-reference notes of a public "surface_analysis" package (GitHub, found
+  through the code search), which cite Keyence's measurement-procedure page; every bound agrees.
+* ``ISO21920_RA_RANGES``, ``ISO21920_RZ_RANGES`` (ISO 21920-3, non-periodic profiles:
+  Ra 0.02 / 0.1 / 2 / 10 um, Rz 0.16 / 0.8 / 16 / 80 um): **confirmed** by a Swedish vendor table
+  written with ISO 21920-3's symbols (Nic, lsc, le) found through the page search (its address
+  was not recorded by the search index). ISO 21920-3's rule for periodic profiles was not found;
+  ``RSM_RANGES`` is the ISO 4288 one.
+* ``AREAL_S_NESTING`` and ``PREFERRED_NESTING_INDICES``: **not confirmed**. No copy or faithful
+  reproduction of ISO 25178-3:2012 Table 1 could be found with the search tools. The values are the
+  original author's recollection (largest sampling distance about a third of the S-filter nesting
+  index, nesting indices from the 1 - 2 - 2.5 - 5 - 8 series); treat them as a rule of thumb and
+  check them against the standard before relying on them. Note that the confirmed profile table
+  uses a ratio of about 5 (lambda_s 2.5 um for 0.5 um), not 3.
 """
 
 from __future__ import annotations
@@ -81,7 +107,9 @@ class ProfileNesting:
 
 _MM, _UM = 1e-3, 1e-6
 
-#: ISO 21920-3 / ISO 3274 / ISO 4288: lambda_c -> lambda_s, stylus tip and spacing.
+#: ISO 21920-3 / ISO 3274 / ISO 4288: lambda_c -> lambda_s, stylus tip and spacing. lambda_s and the tip
+#: radius confirmed (ISO 3274:1996 table in Mitutoyo's "Explanation of Surface Characteristics /
+#: Standards"); the largest spacing from a third-party copy of ISO 21920-3 Table 1 (see module notes).
 PROFILE_CUTOFFS: tuple[ProfileNesting, ...] = tuple(
     ProfileNesting(lc * _MM, ls * _UM, lc * _MM, 5 * lc * _MM, tip * _UM, dx * _UM)
     for lc, ls, tip, dx in (
@@ -94,25 +122,25 @@ PROFILE_CUTOFFS: tuple[ProfileNesting, ...] = tuple(
 )
 
 # (upper bound of the range, lambda_c); the last upper bound is open. Metres.
-#: ISO 21920-3:2021 table for non-periodic profiles, by Ra.
+#: ISO 21920-3:2021 table for non-periodic profiles, by Ra (confirmed: Swedish vendor table, module notes).
 ISO21920_RA_RANGES = ((0.02 * _UM, 0.08 * _MM), (0.1 * _UM, 0.25 * _MM), (2.0 * _UM, 0.8 * _MM),
                       (10.0 * _UM, 2.5 * _MM), (math.inf, 8.0 * _MM))
-#: ISO 21920-3:2021 table for non-periodic profiles, by Rz.
+#: ISO 21920-3:2021 table for non-periodic profiles, by Rz (confirmed: Swedish vendor table, module notes).
 ISO21920_RZ_RANGES = ((0.16 * _UM, 0.08 * _MM), (0.8 * _UM, 0.25 * _MM), (16.0 * _UM, 0.8 * _MM),
                       (80.0 * _UM, 2.5 * _MM), (math.inf, 8.0 * _MM))
-#: ISO 4288:1996 Table 1 (Ra, non-periodic); kept for old drawings.
+#: ISO 4288:1996 Table 1 (Ra, non-periodic); kept for old drawings. Confirmed (module notes).
 ISO4288_RA_RANGES = ((0.02 * _UM, 0.08 * _MM), (0.1 * _UM, 0.25 * _MM), (2.0 * _UM, 0.8 * _MM),
                      (10.0 * _UM, 2.5 * _MM), (math.inf, 8.0 * _MM))
-#: ISO 4288:1996 Table 2 (Rz, non-periodic).
+#: ISO 4288:1996 Table 2 (Rz, non-periodic). Confirmed (module notes).
 ISO4288_RZ_RANGES = ((0.1 * _UM, 0.08 * _MM), (0.5 * _UM, 0.25 * _MM), (10.0 * _UM, 0.8 * _MM),
                      (50.0 * _UM, 2.5 * _MM), (math.inf, 8.0 * _MM))
-#: ISO 4288 Table 3 / ISO 21920-3: periodic profiles, by RSm.
+#: ISO 4288:1996 Table 3: periodic profiles, by RSm. Confirmed for ISO 4288; ISO 21920-3's periodic rule not found.
 RSM_RANGES = ((0.04 * _MM, 0.08 * _MM), (0.13 * _MM, 0.25 * _MM), (0.4 * _MM, 0.8 * _MM),
               (1.3 * _MM, 2.5 * _MM), (math.inf, 8.0 * _MM))
 
-#: ISO 25178-3, Table 1: S-filter nesting index -> largest sampling distance (metres).
-#: Values as in the standard's preferred series; the sampling distance is about a third of
-#: the nesting index.
+#: S-filter nesting index -> largest sampling distance (metres), meant as ISO 25178-3:2012 Table 1.
+#: NOT CONFIRMED: no copy of that table could be found; the values are the original author's
+#: recollection (sampling distance about a third of the nesting index). See the module notes.
 AREAL_S_NESTING: tuple[tuple[float, float], ...] = tuple(
     (ns * _UM, dx * _UM) for ns, dx in (
         (0.1, 0.03), (0.2, 0.06), (0.25, 0.08), (0.5, 0.15), (0.8, 0.25), (1.0, 0.3), (2.0, 0.6),
@@ -121,7 +149,8 @@ AREAL_S_NESTING: tuple[tuple[float, float], ...] = tuple(
     )
 )
 
-#: Preferred nesting index values of ISO 25178-3 (metres): the 1 - 2 - 2.5 - 5 - 8 series.
+#: Preferred nesting index values (metres): the 1 - 2 - 2.5 - 5 - 8 series, meant as those of ISO 25178-3.
+#: NOT CONFIRMED against the standard (module notes).
 PREFERRED_NESTING_INDICES: tuple[float, ...] = tuple(
     m * 10.0**e for e in range(-7, 0) for m in (1.0, 2.0, 2.5, 5.0, 8.0)
 )
@@ -167,9 +196,11 @@ def cutoff_from_rsm(rsm: float) -> float:
 
 
 def areal_nesting_for_s(s_nesting: float) -> float:
-    """Largest sampling distance (metres) for an S-filter nesting index (ISO 25178-3, Table 1).
+    """Largest sampling distance (metres) for an S-filter nesting index, from :data:`AREAL_S_NESTING`
+    (meant as ISO 25178-3:2012 Table 1; the values are not confirmed, see the module notes).
 
-    A nesting index between table rows gets the value of the next smaller row (conservative).
+    A nesting index between table rows gets the value of the next smaller row (conservative); one
+    below the table gets 0.3 times itself.
     """
     if not (s_nesting > 0):
         raise InputError(f"S-filter nesting index must be positive, got {s_nesting!r}")

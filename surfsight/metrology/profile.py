@@ -18,8 +18,10 @@ Conventions (ISO 21920-2:2021 unless noted)
   evaluation length (so ``Pz = Pt``, ``Wz = Wt``), for R it is ``lambda_c``.
 * Heights are measured from the mean line (R: the Gaussian mean line; P, W: the least-squares
   line), they are not re-centred.
-* Ratios (``Rmr``, ``Mr1``, ``Mr2``) are fractions in 0..1, not percent; slopes (``Rdq``) are
-  dimensionless (m/m); lengths are metres.
+* Material ratios (``Xmr``, ``Mr1``, ``Mr2``, and the arguments of ``Xdc``) are in per cent, as
+  ISO 21920-2 and ISO 13565-2 write them and as the areal ``Smr1``, ``Smr2``, ``Smr(c)`` are; slopes
+  (``Rdq``) are dimensionless (m/m); lengths are metres. :data:`PROFILE_PARAMETERS` gives the unit,
+  family, reference and description of every name.
 * Invalid (NaN) points are left out of every sum; a section without valid points is skipped,
   and a parameter that cannot be evaluated raises :class:`~surfsight.errors.ParameterError`.
 """
@@ -29,6 +31,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -40,6 +43,8 @@ from .prepare import level_line
 
 __all__ = [
     "PROFILE_PARAMETER_NAMES",
+    "PROFILE_PARAMETERS",
+    "ProfileParameterInfo",
     "profile_parameters",
     "row_profile_parameters",
     "amplitude_parameters",
@@ -61,6 +66,70 @@ PROFILE_PARAMETER_NAMES: tuple[str, ...] = tuple(
 ) + _RK
 
 
+@dataclass(frozen=True)
+class ProfileParameterInfo:
+    """What the profile registry knows about one parameter.
+
+    Attributes
+    ----------
+    name
+        Symbol as computed here (``"Ra"``, ``"WSm"``, ``"Mr1"``).
+    unit
+        Unit of the value returned: ``"m"``, ``"1"`` (dimensionless) or ``"%"``.
+    family
+        The profile it is evaluated on: ``"primary"`` (P), ``"waviness"`` (W) or ``"roughness"`` (R).
+    reference
+        ISO 21920-2:2021 names the parameter; the clause given is the one of the withdrawn standard
+        whose definition ISO 21920-2 carries over (ISO 4287:1997 or ISO 13565-2:1996), because the
+        clause numbers of ISO 21920-2 could not be checked against its text (see
+        docs/metrology/filters-and-profiles.md).
+    description
+        One line in plain words.
+    """
+
+    name: str
+    unit: str
+    family: str
+    reference: str
+    description: str
+
+
+_FAMILIES = {"P": "primary", "W": "waviness", "R": "roughness"}
+# suffix -> (unit, ISO 4287:1997 clause, description)
+_BASIC_INFO = {
+    "a": ("m", "4.2.1", "arithmetic mean deviation (mean |Z|) over the evaluation length"),
+    "q": ("m", "4.2.2", "root mean square deviation over the evaluation length"),
+    "p": ("m", "4.1.1", "maximum peak height, mean over the sections"),
+    "v": ("m", "4.1.2", "maximum valley depth (positive), mean over the sections"),
+    "z": ("m", "4.1.3", "maximum height Xp + Xv, mean over the sections"),
+    "t": ("m", "4.1.5", "total height, peak to valley over the evaluation length"),
+    "sk": ("1", "4.2.3", "skewness of the height distribution"),
+    "ku": ("1", "4.2.4", "kurtosis of the height distribution"),
+    "Sm": ("m", "4.3.1", "mean width of the profile elements"),
+    "dq": ("1", "4.4.1", "root mean square slope (7-point differentiator)"),
+    "mr": ("%", "4.5.1", "material ratio at height c from the mean line (c = 0 by default)"),
+    "dc": ("m", "4.5.3", "section height difference c(20 %) - c(80 %)"),
+}
+_RK_INFO = {
+    "Rk": ("m", "core height (ISO 13565-2 equivalent straight line)"),
+    "Rpk": ("m", "reduced peak height"),
+    "Rvk": ("m", "reduced valley depth"),
+    "Mr1": ("%", "material ratio at the top of the core (Rmr1 in ISO 21920-2)"),
+    "Mr2": ("%", "material ratio at the bottom of the core (Rmr2 in ISO 21920-2)"),
+}
+
+#: Every profile parameter by symbol: unit, family, reference and description.
+PROFILE_PARAMETERS: dict[str, ProfileParameterInfo] = {
+    **{f"{prefix}{suffix}": ProfileParameterInfo(
+        f"{prefix}{suffix}", unit, _FAMILIES[prefix],
+        f"ISO 21920-2:2021 ({prefix}{suffix}); as ISO 4287:1997 {clause}", description)
+       for prefix in ("P", "W", "R") for suffix, (unit, clause, description) in _BASIC_INFO.items()},
+    **{name: ProfileParameterInfo(name, unit, "roughness", "ISO 21920-2:2021; as ISO 13565-2:1996 clause 4", description)
+       for name, (unit, description) in _RK_INFO.items()},
+}
+assert tuple(PROFILE_PARAMETERS) == PROFILE_PARAMETER_NAMES
+
+
 # ----------------------------------------------------------------------------------------------
 # array-level building blocks (heights in metres from the mean line, NaN = invalid)
 # ----------------------------------------------------------------------------------------------
@@ -76,7 +145,8 @@ def _mean_abs(z: np.ndarray) -> float:
 
 
 def amplitude_parameters(z: np.ndarray) -> dict[str, float]:
-    """``a``, ``q``, ``sk``, ``ku``, ``t`` over the evaluation length (ISO 21920-2, 5.3 / ISO 4287, 4.2).
+    """``a``, ``q``, ``sk``, ``ku``, ``t`` over the evaluation length (ISO 21920-2:2021; as ISO 4287:1997
+    4.2.1-4.2.4 and 4.1.5).
 
     ``Xa = mean|Z|``, ``Xq = sqrt(mean Z^2)``, ``Xsk = mean Z^3 / Xq^3``, ``Xku = mean Z^4 / Xq^4``,
     ``Xt = max Z - min Z``; ``Z`` measured from the mean line, valid points only.
@@ -96,8 +166,8 @@ def section_heights(z: np.ndarray, n_sections: int) -> dict[str, float]:
 
     The evaluation length ``z`` is split into ``n_sections`` equal sections (boundaries rounded to
     the nearest sample). ``Rp_i = max Z``, ``Rv_i = -min Z``, ``Rz_i = Rp_i + Rv_i`` in section
-    ``i``; the results are the means over the sections (ISO 21920-2, 5.3.4; default number of
-    sections 5). Sections without a valid point are skipped.
+    ``i``; the results are the means over the sections (ISO 21920-2:2021; ISO 4287:1997
+    4.1.1-4.1.3; default number of sections 5, ISO 21920-3). Sections without a valid point are skipped.
     """
     z = np.asarray(z, dtype=np.float64)
     if not isinstance(n_sections, (int, np.integer)) or n_sections < 1 or n_sections > z.size:
@@ -122,7 +192,8 @@ def _sections_in(n_points: int, dx: float, sampling_length: float) -> int:
 
 
 def slope_7point(z: np.ndarray, dx: float) -> np.ndarray:
-    """Local slope by the 7-point differentiator of ISO 21920-2 (5.5) / ISO 4287 (Annex):
+    """Local slope by the 7-point differentiator (the local-slope formula of ISO 4287:1997,
+    carried into ISO 21920-2:2021; clause not checked against the text):
 
     ``dZ/dx_i = (Z_{i+3} - 9 Z_{i+2} + 45 Z_{i+1} - 45 Z_{i-1} + 9 Z_{i-2} - Z_{i-3}) / (60 dx)``.
 
@@ -148,7 +219,7 @@ def rms_slope(z: np.ndarray, dx: float) -> float:
 
 def mean_width(z: np.ndarray, dx: float, sampling_length: float, *, height_fraction: float = 0.1,
                width_fraction: float = 0.01, rz: float | None = None) -> float:
-    """``XSm``: mean width of the profile elements (ISO 21920-2, 5.4.2 / ISO 4287, 4.3.1).
+    """``XSm``: mean width of the profile elements (ISO 21920-2:2021; ISO 4287:1997 4.3.1).
 
     The profile is cut into portions above and below the mean line (crossings located by linear
     interpolation). A portion whose peak height (or valley depth) is below ``height_fraction *
@@ -253,26 +324,27 @@ def _element_widths(z: np.ndarray, dx: float, h_min: float, w_min: float) -> lis
 
 
 def profile_material_ratio_curve(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Abbott-Firestone curve (ISO 21920-2, 5.6 / ISO 13565-2): ``(ratio, height)``.
+    """Material ratio (Abbott-Firestone) curve, ISO 4287:1997 4.5.2 / ISO 13565-2: ``(ratio, height)``.
 
-    Heights sorted from the highest down; ``ratio[i] = (i + 0.5) / n`` (0..1).
+    Heights sorted from the highest down; ``ratio[i] = 100 (i + 0.5) / n`` in per cent.
     """
     v = np.sort(_valid(np.asarray(z, dtype=np.float64), "material ratio"))[::-1]
-    return (np.arange(v.size) + 0.5) / v.size, v
+    return 100.0 * (np.arange(v.size) + 0.5) / v.size, v
 
 
 def profile_material_ratio(z: np.ndarray, c: float) -> float:
-    """``Xmr(c)``: fraction of the evaluation length where the profile is at or above height ``c``."""
+    """``Xmr(c)`` in per cent: share of the evaluation length where the profile is at or above height ``c``."""
     v = _valid(np.asarray(z, dtype=np.float64), "Rmr")
-    return float(np.mean(v >= c))
+    return float(100.0 * np.mean(v >= c))
 
 
 def profile_material_ratio_height(z: np.ndarray, ratio: float) -> float:
-    """Inverse of :func:`profile_material_ratio`: the height ``c`` at which the material ratio is ``ratio`` (0..1)."""
-    if not 0.0 <= ratio <= 1.0:
-        raise InputError(f"material ratio must be within 0..1, got {ratio!r}")
+    """Inverse of :func:`profile_material_ratio`: the height ``c`` at which the material ratio is
+    ``ratio`` per cent (0..100)."""
+    if not 0.0 <= ratio <= 100.0:
+        raise InputError(f"material ratio must be within 0..100 %, got {ratio!r}")
     v = _valid(np.asarray(z, dtype=np.float64), "Rmc")
-    return float(np.quantile(v, 1.0 - ratio))
+    return float(np.quantile(v, 1.0 - ratio / 100.0))
 
 
 def rk_parameters(z: np.ndarray, *, window: float = 0.4) -> dict[str, float]:
@@ -285,9 +357,10 @@ def rk_parameters(z: np.ndarray, *, window: float = 0.4) -> dict[str, float]:
     core: ``Rk`` is their difference; ``Mr1`` / ``Mr2`` are the material ratios at the upper /
     lower bound. ``Rpk = 2 A1 / Mr1`` and ``Rvk = 2 A2 / (1 - Mr2)`` are the heights of the
     triangles with the areas ``A1`` (peaks above the core) and ``A2`` (valleys below it).
-    Ratios are fractions (0..1).
+    ``Mr1`` and ``Mr2`` are returned in per cent (the computation works with fractions).
     """
     ratio, h = profile_material_ratio_curve(z)
+    ratio = ratio / 100.0
     n = h.size
     w = int(round(window * n))
     if n < 10 or w < 2:
@@ -305,7 +378,7 @@ def rk_parameters(z: np.ndarray, *, window: float = 0.4) -> dict[str, float]:
     a2 = float(np.sum(np.clip(bottom - h, 0, None))) / n
     rpk = 2 * a1 / mr1 if mr1 > 0 else 0.0
     rvk = 2 * a2 / (1 - mr2) if mr2 < 1 else 0.0
-    return {"Rk": rk, "Rpk": rpk, "Rvk": rvk, "Mr1": mr1, "Mr2": mr2}
+    return {"Rk": rk, "Rpk": rpk, "Rvk": rvk, "Mr1": 100.0 * mr1, "Mr2": 100.0 * mr2}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -368,7 +441,7 @@ def profile_parameters(profile: Profile, names: Iterable[str] | None = None, lam
                        lambda_c: float | None = None, *, lambda_f: float | None = None,
                        sampling_length: float | None = None, evaluation_length: float | None = None,
                        n_sections: int = 5, level: bool = True, ends: str = "renormalise",
-                       rmr_c: float = 0.0, rdc: tuple[float, float] = (0.2, 0.8),
+                       rmr_c: float = 0.0, rdc: tuple[float, float] = (20.0, 80.0),
                        details: dict[str, Any] | None = None) -> dict[str, float]:
     """ISO 21920-2 profile parameters of a measured profile, in SI units.
 
@@ -399,7 +472,7 @@ def profile_parameters(profile: Profile, names: Iterable[str] | None = None, lam
         ratio at the mean line). ISO 4287 measured ``c`` down from the highest peak; use
         :func:`profile_material_ratio` directly for that.
     rdc
-        Material ratios ``(Rmr1, Rmr2)`` of ``Xdc = c(Rmr1) - c(Rmr2)``; 20 % and 80 % by default.
+        Material ratios in per cent ``(Rmr1, Rmr2)`` of ``Xdc = c(Rmr1) - c(Rmr2)``; (20, 80) by default.
     details
         If a dict is given, it receives the lengths and cut-offs used, the filtered profiles and
         ``undefined``: ``{name: reason}`` for parameters that could not be evaluated.
@@ -407,7 +480,8 @@ def profile_parameters(profile: Profile, names: Iterable[str] | None = None, lam
     Returns
     -------
     dict
-        ``{name: value}``; heights in metres, ratios as fractions, slopes in m/m. With ``names``
+        ``{name: value}`` in the units of :data:`PROFILE_PARAMETERS`: heights and widths in
+        metres, material ratios in per cent, slopes in m/m. With ``names``
         given, a parameter that cannot be evaluated (e.g. ``WSm`` of a profile without waviness)
         raises :class:`~surfsight.errors.ParameterError`; with ``names=None`` it is left out of
         the result and its reason is put in ``details["undefined"]``.

@@ -24,6 +24,7 @@ Conventions
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -132,31 +133,126 @@ def psd_radial(surface: Surface, *, window: str = "hann", spectrum: Spectrum | N
 
 
 def angular_spectrum(surface: Surface, *, step: float = np.deg2rad(0.5), window: str = "hann",
-                     spectrum: Spectrum | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Angular power spectrum (ISO 25178-2:2012 fAPS): the power summed in angular sectors.
+                     spectrum: Spectrum | None = None, quantity: str = "amplitude") -> tuple[np.ndarray, np.ndarray]:
+    """Angular spectrum: the amplitude (or power) spectrum integrated over angular sectors.
 
-    The angle of a frequency ``(fx, fy)`` is ``atan2(fy, fx)`` folded into ``[0, pi)`` (a texture
-    direction has no sign), counter-clockwise from +x with +y along increasing row index.
+    ``quantity="amplitude"`` gives the angular amplitude density (fAAD) on which ISO 25178-2:2021
+    defines Std, ``"power"`` the angular power spectrum (fAPS) of ISO 25178-2:2012. The angle of a
+    frequency ``(fx, fy)`` is ``atan2(fy, fx)`` folded into ``[0, pi)`` (a direction has no sign),
+    counter-clockwise from +x with +y along increasing row index.
+
+    Unbiased binning
+    ----------------
+    Summing the FFT bins whose *centre* falls in each sector (as surfalize and the first version of
+    this function did) is biased towards lattice directions: a sector along 0, 45 deg, atan(1/2) ...
+    collects a whole line of low-frequency bins while its neighbours get none, so any broad spectrum
+    "finds" its texture direction on those angles. Here every bin is treated as the cell of area
+    ``dfx * dfy`` it stands for, seen from the origin under the angle
+    ``h = (dfx |sin t| + dfy |cos t|) / |f|``: its value times its area is spread over the sectors by a
+    triangular kernel of half-width ``max(h, step)`` centred on its angle ``t`` and integrated
+    exactly over each sector (closed-form cumulative sums; bins with ``h <= step``, the vast
+    majority, reduce to a linear split between the two nearest sector centres). No direction is
+    favoured by the grid: a pure sine on any bin gives a peak exactly at its angle, and a broad
+    anisotropic spectrum a smooth curve. Only the disc ``|f| <= min(max |fy|, max fx)`` is used
+    (the fixed radial band common to all directions): the corners of the frequency rectangle
+    reach further along the diagonals and would favour 45 deg for any broad-band (noisy) surface.
     The zero frequency is left out.
+
+    Parameters
+    ----------
+    step
+        Sector width (rad); sectors are centred on ``k * step``.
+    window, spectrum
+        Window of :func:`psd_2d`, or a spectrum already computed.
+    quantity
+        ``"amplitude"`` (sqrt of the PSD; default) or ``"power"`` (the PSD).
 
     Returns
     -------
-    angles, power
-        Sector centre angles ``k * step`` (rad) and the summed PSD in each sector
-        ``[k * step - step/2, k * step + step/2)``.
+    angles, density
+        Sector centre angles ``k * step`` (rad) and the integral of the quantity over each sector
+        (``m^2 * m^-2`` for power, i.e. the power in the sector: they sum to the mean square height
+        inside the disc).
     """
+    if quantity not in ("amplitude", "power"):
+        raise ParameterError(f"angular spectrum: unknown quantity {quantity!r}; use 'amplitude' or 'power'")
+    if not (0 < step <= np.pi / 2):
+        raise ParameterError(f"angular spectrum: the sector width must lie in (0, pi/2] rad, got {step!r}")
     sp = psd_2d(surface, window=window) if spectrum is None else spectrum
-    nbins = max(int(round(np.pi / step)), 1)
-    # Sector index only: single precision is ample for 0.5 degree sectors and twice as fast.
-    theta = np.arctan2(sp.fy.astype(np.float32)[:, None], sp.fx.astype(np.float32)[None, :])
-    theta *= np.float32(nbins / np.pi)
-    theta += np.float32(0.5)
-    index = (np.floor(theta).astype(np.intp) % nbins).ravel()
-    # Columns 0 < fx < Nyquist stand for themselves and their mirror image at -fx.
-    weights = sp.psd.copy()
-    last = weights.shape[1] - (1 if sp.shape[1] % 2 == 0 else 0)  # Nyquist column has no mirror
+    nbins = max(int(round(np.pi / step)), 2)
+    step = np.pi / nbins
+    dfy, dfx = sp.df
+    dfy = dfy if dfy > 0 else dfx
+    dfx = dfx if dfx > 0 else dfy
+    ny, ncols = sp.psd.shape
+    fmax = min(float(np.abs(sp.fy).max()), float(sp.fx.max()))
+    weights = np.sqrt(sp.psd) if quantity == "amplitude" else sp.psd.copy()
+    # Columns 0 < fx < Nyquist stand for themselves and their mirror image at -fx (same folded angle).
+    last = ncols - (1 if sp.shape[1] % 2 == 0 else 0)  # the Nyquist column has no mirror
     weights[:, 1:last] *= 2.0
+    weights *= dfx * dfy
+    # Fixed radial band: the disc |f| <= fmax, row by row (no 2-D radius array needed).
+    reach = np.sqrt(np.maximum(fmax * fmax - sp.fy * sp.fy, 0.0)) / dfx * (1 + 1e-9)
+    weights *= np.arange(ncols)[None, :] <= reach[:, None]
     weights[0, 0] = 0.0  # DC
+    # Cells near the origin subtend more than one sector: they are taken out here and spread exactly
+    # by _tent_sectors. A cell subtends at most hypot(dfx, dfy) / |f|, so beyond the radius
+    # hypot(dfx, dfy) / step every cell is narrow; only the rows and columns inside it are examined.
+    near = math.hypot(dfx, dfy) / step
+    rows = np.flatnonzero(np.abs(sp.fy) < near)
+    cols = int(min(ncols, np.ceil(near / dfx) + 1))
+    fy_n = sp.fy[rows][:, None]
+    fx_n = sp.fx[:cols][None, :]
+    w_n = weights[rows, :cols].copy()
+    r_n = np.hypot(fy_n, fx_n)
+    t_n = np.arctan2(fy_n, fx_n) % np.pi
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h_n = (dfx * np.abs(np.sin(t_n)) + dfy * np.abs(np.cos(t_n))) / r_n / step
+    wide = (h_n > 1.0) & (w_n > 0)
+    weights[rows[:, None], np.arange(cols)[None, :]] = np.where(wide, 0.0, w_n)
+    density = _tent_sectors(t_n[wide] / step, h_n[wide], w_n[wide], nbins)
+    # Narrow cells: a triangle of half-width one sector, i.e. a linear split between the two nearest
+    # sector centres (sector k is centred on k * step). Single precision is ample for the angle.
+    pos = np.arctan2(sp.fy.astype(np.float32)[:, None], sp.fx.astype(np.float32)[None, :])
+    pos[pos < 0] += np.float32(np.pi)  # fold into [0, pi)
+    pos *= np.float32(1.0 / step)
+    k = np.floor(pos)
+    pos -= k  # fraction towards the next centre
+    k = k.astype(np.intp).ravel()  # 0..nbins (nbins only where rounding reached pi)
     weights = weights.ravel()
-    power = np.bincount(index, weights=weights, minlength=nbins)
-    return np.arange(nbins) * (np.pi / nbins), power
+    whole = np.bincount(k, weights=weights, minlength=nbins + 1)
+    upper = np.bincount(k, weights=weights * pos.ravel(), minlength=nbins + 1)
+    spread = np.zeros(nbins + 2)
+    spread[: nbins + 1] += whole - upper
+    spread[1:] += upper
+    density += spread[:nbins]
+    density[:2] += spread[nbins:]  # sectors nbins and nbins + 1 are sectors 0 and 1
+    return np.arange(nbins) * step, density
+
+
+def _tent_sectors(centre: np.ndarray, half: np.ndarray, weight: np.ndarray, nbins: int) -> np.ndarray:
+    """Integrals over the sectors ``[k - 1/2, k + 1/2)`` (sector units, periodic with ``nbins``) of a sum
+    of triangles of unit area times ``weight``, centred on ``centre`` with half-width ``half``.
+
+    A triangle is ``(ramp(x - a) - 2 ramp(x - c) + ramp(x - b)) / half**2`` with ``a, b = c -+ half``, so
+    its cumulative integral is the same sum of ``q(x - t) = max(x - t, 0)**2 / 2``. Its value at every
+    sector edge ``e`` is ``sum_{t < e} g (e - t)**2 / 2``, obtained from cumulative sums of ``g``,
+    ``g t`` and ``g t**2`` binned by edge: O(n + nbins), no loop over sectors. The angle axis is
+    unrolled over three periods (a triangle is at most half a turn wide) and folded back.
+    """
+    half = np.minimum(half, nbins / 2.0)
+    shift = nbins + 0.5  # edge of sector k - 1/2 maps to integer k + nbins
+    edges = 3 * nbins + 1
+    s0 = np.zeros(edges + 1)
+    s1 = np.zeros(edges + 1)
+    s2 = np.zeros(edges + 1)
+    g = weight / (half * half)
+    for t, coeff in ((centre - half + shift, g), (centre + shift, -2.0 * g), (centre + half + shift, g)):
+        index = np.floor(t).astype(np.intp) + 1  # first edge strictly above t
+        s0 += np.bincount(index, weights=coeff, minlength=edges + 1)[: edges + 1]
+        s1 += np.bincount(index, weights=coeff * t, minlength=edges + 1)[: edges + 1]
+        s2 += np.bincount(index, weights=coeff * t * t, minlength=edges + 1)[: edges + 1]
+    e = np.arange(edges + 1, dtype=np.float64)
+    cumulative = 0.5 * (e * e * np.cumsum(s0) - 2.0 * e * np.cumsum(s1) + np.cumsum(s2))
+    sectors = np.diff(cumulative)[: 3 * nbins]  # sector between edges j and j + 1 is sector j mod nbins
+    return sectors.reshape(3, nbins).sum(axis=0)

@@ -13,18 +13,13 @@ default set. See :func:`surfsight.metrology.parameters`.
 
 from __future__ import annotations
 
-import importlib
-
 import re
 from dataclasses import dataclass
 from typing import Callable
 
 from ..errors import InputError, ParameterError
 from ..units import parse_length
-from . import features, height, hybrid, spatial
-
-# By module path, not package attribute: the package namespace also re-exports profile.material_ratio.
-material_ratio = importlib.import_module(f"{__package__}.material_ratio")
+from . import features, height, hybrid, material_ratio, spatial
 
 __all__ = ["ParameterInfo", "PARAMETERS", "DEFAULT_NAMES", "FAMILIES", "resolve", "ParameterRequest"]
 

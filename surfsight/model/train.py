@@ -23,7 +23,9 @@ A run is described by a YAML file (``configs/*.yaml``)::
     calibration: {alpha: 0.1, passes: 16}
 
 Every batch ``k`` is drawn with ``numpy.random.default_rng([seed, k])``, so a resumed run sees
-the same batches as an uninterrupted one. Checkpoints (model, task weights, optimiser state) are
+the same batches as an uninterrupted one. The learning rate warms up linearly, then decays on a
+cosine over the run's progress: the share of ``steps`` done, or of ``time_limit_s`` used if that
+is further along (so a run bounded by time still anneals; such a run is not bit-reproducible). Checkpoints (model, task weights, optimiser state) are
 safetensors + JSON, never pickle. On CUDA the forward pass runs under bf16 autocast.
 """
 
@@ -120,8 +122,15 @@ def stream_rows(n: int, size: int, seed: int, mc: int, workers: int) -> list[dic
     from ..synth.dataset import iterable_dataset
 
     ds = iterable_dataset(n, size=size, seed=seed, mc=mc, transform=None)
-    loader = DataLoader(ds, batch_size=None, num_workers=workers)
+    if workers <= 0:
+        return list(ds)
+    loader = DataLoader(ds, batch_size=None, num_workers=workers, collate_fn=_as_is)
     return list(loader)
+
+
+def _as_is(item):
+    """DataLoader conversion that leaves the NumPy rows alone."""
+    return item
 
 
 class Batches(torch.utils.data.Dataset):
@@ -203,11 +212,11 @@ def _device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _lr_factor(step: int, steps: int, warmup: float) -> float:
-    w = max(1, int(warmup * steps))
-    if step < w:
-        return (step + 1) / w
-    return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - w) / max(1, steps - w))))
+def _lr_factor(frac: float, warmup: float) -> float:
+    """Linear warm-up over the first ``warmup`` of the run, then cosine decay to 0 at ``frac`` 1."""
+    if frac < warmup:
+        return max(frac / warmup, 0.01)
+    return 0.5 * (1 + math.cos(math.pi * min(1.0, (frac - warmup) / max(1e-9, 1 - warmup))))
 
 
 def versions() -> dict[str, str]:
@@ -254,6 +263,7 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
             source.update({k: idx.get(k) for k in ("n", "seed", "size", "mc", "presets_used")})
     source["rows"] = len(rows)
     log(f"{len(rows)} training samples ({time.perf_counter() - t0:.0f} s)")
+    t0 = time.perf_counter()  # the time limit counts from here: data loading is not training
 
     # model, statistics of the targets, loss, optimiser
     config = ModelConfig(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in recipe["model"].items()})
@@ -286,8 +296,12 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
     step = start
     running: dict[str, float] = {}
     for step, batch in enumerate(_batches(batches, start, steps, int(tr.get("workers", 0))), start=start):
+        # progress: share of steps done, or of the time limit used if that is further along
+        frac = step / steps
+        if limit is not None:
+            frac = max(frac, (time.perf_counter() - t0) / float(limit))
         for group in opt.param_groups:
-            group["lr"] = float(tr["lr"]) * _lr_factor(step, steps, float(tr["warmup"]))
+            group["lr"] = float(tr["lr"]) * _lr_factor(frac, float(tr["warmup"]))
         batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
             outputs = model(batch["x"], batch["scale"])
@@ -301,12 +315,13 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
         torch.nn.utils.clip_grad_norm_(params, 5.0)
         opt.step()
         for t, v in losses.items():
-            running[t] = 0.9 * running.get(t, float(v)) + 0.1 * float(v)
+            v = float(v.detach())
+            running[t] = 0.9 * running.get(t, v) + 0.1 * v
         done = step + 1
         if done % int(tr["log_every"]) == 0 or done == steps:
             w = loss_fn.weights()
-            writer.writerow([done, round(time.perf_counter() - t0, 2), opt.param_groups[0]["lr"], float(total),
-                             *[float(losses[t]) for t in config.tasks], *[w[t] for t in config.tasks]])
+            writer.writerow([done, round(time.perf_counter() - t0, 2), opt.param_groups[0]["lr"], float(total.detach()),
+                             *[float(losses[t].detach()) for t in config.tasks], *[w[t] for t in config.tasks]])
             fh.flush()
             rate = (done - start) / max(1e-9, time.perf_counter() - t_loop)
             eta = (steps - done) / max(rate, 1e-9)

@@ -16,8 +16,8 @@ CVPR 2022), written here for the surfsight encoder:
    to the image; the image score is the map's maximum.
 
 Scores are in feature-distance units; :attr:`AnomalyModel.threshold` (the largest image score of
-the good images seen at fit time, times 1.0) is a first decision threshold for a user with no
-defective examples.
+up to 32 of the good images seen at fit time) is a first decision threshold for a user with no
+defective examples; it is optimistic (those images built the bank), so expect some false alarms.
 
 Saved as ``anomaly.safetensors`` (bank, projection) + ``anomaly.json`` (settings, provenance) with
 the encoder's model in ``backbone/`` (``model.safetensors`` + ``model.json``), so the folder is
@@ -220,7 +220,8 @@ def fit(backbone, images, kind: str = "image", spacing: float = 10e-6, settings:
         patches = patches[keep]
     bank = patches[coreset(patches, s.bank, rng).to(patches.device)].cpu()
     model = AnomalyModel(backbone, s, projection, bank, kind, spacing, 0.0, info)
-    _, scores = model.score(images)
+    sample = np.unique(np.linspace(0, images.shape[0] - 1, min(32, images.shape[0])).astype(int))
+    _, scores = model.score(images[torch.from_numpy(sample)])
     model.threshold = float(scores.max())
     model.info = {**model.info, "good_images": int(images.shape[0]), "bank": int(bank.shape[0]),
                   "fit_seconds": round(time.perf_counter() - start, 2),

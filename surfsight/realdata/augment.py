@@ -77,7 +77,7 @@ def _photometric(x, rng: np.random.Generator, s: Augment):
         x = gaussian_blur(x[None], float(rng.uniform(0.3, 1.2)))[0]
     if s.noise > 0 and rng.random() < s.noise:
         sigma = float(rng.uniform(0.0, 0.03))
-        noise = torch.from_numpy(rng.standard_normal(tuple(x.shape)).astype(np.float32))
+        noise = torch.from_numpy(rng.standard_normal(tuple(x.shape)).astype(np.float32)).to(x.device)
         x = x + sigma * noise
     return x.clamp(0.0, 1.0)
 

@@ -64,8 +64,9 @@ def default_steps(n: int) -> int:
     return int(np.clip(150 + 4 * n, 200, 2000))
 
 
-def build_model(start: str = "default"):
-    """The starting network: ``"scratch"`` (random, same architecture as the shipped model) or a model."""
+def build_model(start: str = "default", seed: int = 0):
+    """The starting network: ``"scratch"`` (random, same architecture as the shipped model, initialised
+    from ``seed``) or a model (shipped name or folder)."""
     import torch
 
     from .inputs import model_api
@@ -75,7 +76,7 @@ def build_model(start: str = "default"):
         from ..model.config import ModelConfig
         from ..model.network import SurfsightModel
 
-        torch.manual_seed(0)
+        torch.manual_seed(seed)
         try:
             reference = load_model("default")
             config = reference.config

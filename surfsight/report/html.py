@@ -406,8 +406,10 @@ def _overview(rows: list[Mapping[str, Any]]) -> str:
         if row.get("status") != "ok":
             why = _e(row.get("error"))
         else:
-            why = "; ".join(_e(c.get("check")) for c in row.get("reasons") or []
-                            if c.get("status") == row.get("verdict") and status != "conform") or "all limits met"
+            deciding = [c.get("check") for c in row.get("reasons") or []
+                        if c.get("status") == row.get("verdict") and status != "conform"]
+            why = _e("; ".join(deciding[:3]) + (f"; and {len(deciding) - 3} more" if len(deciding) > 3 else "")) \
+                or "all limits met"
         sf = failure.get("safety_factor")
         lines.append(
             f'<tr class="row-{_e(status)}"><td class="num">{i}</td><td><a href="#part-{i}">{_e(row.get("file"))}</a></td>'

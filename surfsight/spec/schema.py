@@ -40,14 +40,6 @@ __all__ = ["ParameterLimit", "DefectRule", "FailureRule", "Filters", "Spec", "lo
 #: Defect kinds a rule may name (those the detector and simulator produce), plus ``any``.
 DEFECT_KINDS = ("scratch", "dent", "pit", "crack", "inclusion")
 
-# ISO 21920-2 profile parameters, used only while the metrology registry does not list them itself.
-_PROFILE_FALLBACK = {
-    **{f"{p}{s}": "m" for p in "RPW" for s in ("a", "q", "p", "v", "z", "t", "c")},
-    **{f"{p}{s}": "1" for p in "RPW" for s in ("sk", "ku")},
-    **{f"{p}Sm": "m" for p in "RPW"}, **{f"{p}dq": "1" for p in "RPW"},
-    "Ry": "m", "Rz1max": "m", "Rk": "m", "Rpk": "m", "Rvk": "m", "Rmr1": "%", "Rmr2": "%",
-}
-
 _AREA_UNITS = {k + "2": v * v for k, v in LENGTH_UNITS.items() if k in ("m", "mm", "um", "µm", "μm", "nm", "cm")}
 _ANGLE_UNITS = {"rad": 1.0, "deg": math.pi / 180, "°": math.pi / 180, "mrad": 1e-3}
 _UNIT_TABLES: dict[str, tuple[str, dict[str, float]]] = {
@@ -65,16 +57,12 @@ _UNIT_TABLES: dict[str, tuple[str, dict[str, float]]] = {
 
 
 def known_parameters() -> dict[str, str]:
-    """Parameter names a specification may use, with their units (from the metrology registry)."""
+    """Parameter names a specification may use, with their units: the areal registry
+    (``metrology.PARAMETERS``) and the profile registry (``metrology.PROFILE_PARAMETERS``)."""
     from .. import metrology
 
     names = {name: info.unit for name, info in metrology.PARAMETERS.items()}
-    for attr in ("PROFILE_PARAMETERS",):
-        extra = getattr(metrology, attr, None)
-        if isinstance(extra, Mapping):
-            names.update({name: getattr(info, "unit", "1") for name, info in extra.items()})
-    for name, unit in _PROFILE_FALLBACK.items():
-        names.setdefault(name, unit)
+    names.update({name: info.unit for name, info in metrology.PROFILE_PARAMETERS.items()})
     return names
 
 

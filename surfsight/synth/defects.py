@@ -64,7 +64,11 @@ class Defect:
 
 
 @dataclass
-class _Placed:
+class PlacedDefect:
+    """A defect as placed: its kind, footprint (boolean, same grid), notch root radius from
+    the geometry that made it, and the nominal geometry. :func:`measure_defects` turns it into a
+    :class:`Defect` record measured on the data."""
+
     kind: str
     footprint: np.ndarray
     root_radius_m: float
@@ -168,7 +172,7 @@ def scratch(z, rng, spacing, *, depth, width, length, section="V", curved=False,
         tip_radius = width / 2 if section == "U" else max(min(spacing), 0.05 * width)
     nominal = {"depth": depth, "width": width, "length": length, "section": section, "curved": curved,
                "partial": partial, "pileup": pileup, "angle": angle}
-    return out, _Placed("scratch", footprint, float(tip_radius), nominal)
+    return out, PlacedDefect("scratch", footprint, float(tip_radius), nominal)
 
 
 def crack(z, rng, spacing, *, depth, width, length, branches=2, angle=None):
@@ -200,7 +204,7 @@ def crack(z, rng, spacing, *, depth, width, length, branches=2, angle=None):
         return z, None
     out, footprint = _carve(z, cut, depth)
     nominal = {"depth": depth, "width": width, "length": length, "branches": int(branches), "angle": trunk_angle}
-    return out, _Placed("crack", footprint, float(max(min(spacing) * 0.25, width * 0.05)), nominal)
+    return out, PlacedDefect("crack", footprint, float(max(min(spacing) * 0.25, width * 0.05)), nominal)
 
 
 # --- local defects (dent, pit, inclusion) ----------------------------------------------------------------------
@@ -240,7 +244,7 @@ def dent(z, rng, spacing, *, depth, width, shape="spherical", rim=0.2, center=No
     out[rs, cs] = new
     footprint = np.zeros(z.shape, bool)
     footprint[rs, cs] = sub | (ring > 0)
-    return out, _Placed("dent", footprint, float(root), {"depth": depth, "width": width, "shape": str(shape), "rim": rim})
+    return out, PlacedDefect("dent", footprint, float(root), {"depth": depth, "width": width, "shape": str(shape), "rim": rim})
 
 
 def pit(z, rng, spacing, *, depth, width, cluster=1):
@@ -264,7 +268,7 @@ def pit(z, rng, spacing, *, depth, width, cluster=1):
         return z, None
     out, footprint = _carve(z, cut, depth)
     # a hemispheroid's bottom radius of curvature: a^2 / h
-    return out, _Placed("pit", footprint, float((width / 2) ** 2 / depth), {"depth": depth, "width": width, "cluster": int(cluster)})
+    return out, PlacedDefect("pit", footprint, float((width / 2) ** 2 / depth), {"depth": depth, "width": width, "cluster": int(cluster)})
 
 
 def inclusion(z, rng, spacing, *, depth, width, protrusion=None):
@@ -290,7 +294,7 @@ def inclusion(z, rng, spacing, *, depth, width, protrusion=None):
     out[rs, cs] = new
     footprint = np.zeros(z.shape, bool)
     footprint[rs, cs] = body | crevice
-    return out, _Placed("inclusion", footprint, float(gap_width / 2), {"depth": depth, "width": width, "protrusion": protrusion})
+    return out, PlacedDefect("inclusion", footprint, float(gap_width / 2), {"depth": depth, "width": width, "protrusion": protrusion})
 
 
 APPLY = {"scratch": scratch, "dent": dent, "pit": pit, "crack": crack, "inclusion": inclusion}
@@ -322,7 +326,7 @@ def default_geometry(kind: str, rng: np.random.Generator, field_size: float, tex
     return g
 
 
-def measure_defects(texture: np.ndarray, truth: np.ndarray, placed: list[_Placed],
+def measure_defects(texture: np.ndarray, truth: np.ndarray, placed: list[PlacedDefect],
                     spacing: tuple[float, float]) -> list[Defect]:
     """Measure each placed defect on the data (see the module docstring for the definitions)."""
     records = []

@@ -82,10 +82,7 @@ def test_formats_lists_readers_and_writers():
         assert name in result.output
 
 
-def test_console_script_runs_demo(tmp_path):
-    out = tmp_path / "demo"
-    proc = subprocess.run([sys.executable, "-m", "surfsight.cli", "demo", "--out", str(out)],
-                          capture_output=True, text=True, timeout=300)
+def test_console_script_entry_point_runs():
+    proc = subprocess.run([sys.executable, "-m", "surfsight.cli", "--help"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert (out / "example.x3p").exists() and (out / "example.png").exists()
-    assert "Sa" in proc.stdout
+    assert "inspect" in proc.stdout and "params" in proc.stdout

@@ -75,6 +75,22 @@ def test_profile(files):
     assert data["parameters"]["Rq"] == pytest.approx(1e-6 / math.sqrt(2), rel=0.02)
 
 
+def test_profile_units_come_from_the_profile_registry(files):
+    """Material ratios in per cent (like the areal Smr1/Smr2), heights in m, slopes dimensionless."""
+    args = ["params", str(files["profile"]), "--lambda-c", "0.8mm", "--lambda-s", "2.5um",
+            "--names", "Ra,Rmr,Rdq,Mr1,Mr2,Rk"]
+    result = runner.invoke(app, args + ["--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["units"] == {"Ra": "m", "Rmr": "%", "Rdq": "1", "Mr1": "%", "Mr2": "%", "Rk": "m"}
+    assert data["parameters"]["Rmr"] == pytest.approx(50.0, abs=1.0)   # a sine: half above its mean line
+    assert 1.0 < data["parameters"]["Mr2"] <= 100.0
+    table = runner.invoke(app, args)
+    assert table.exit_code == 0, table.output
+    line = next(row for row in table.stdout.splitlines() if "Rmr" in row)
+    assert "%" in line and ("50" in line or "49" in line)
+
+
 @pytest.mark.parametrize("args, message", [
     (["params", "{root}/missing.x3p"], "missing.x3p"),
     (["params", "{surface}", "--s-filter", "3parsec"], "unknown unit"),

@@ -134,6 +134,7 @@ def test_inputs_folders_globs_and_missing(mixed_batch, tmp_path):
     assert result.exit_status == 2
 
 
+@pytest.mark.slow
 def test_two_workers_give_the_same_rows(mixed_batch, tmp_path):
     inputs = [mixed_batch["good"], mixed_batch["scratched"], mixed_batch["random"]]
     one = run_batch(inputs, mixed_batch["spec"], tmp_path / "one", model=None, figures=False)
@@ -142,6 +143,7 @@ def test_two_workers_give_the_same_rows(mixed_batch, tmp_path):
     assert key(one.rows) == key(two.rows)
 
 
+@pytest.mark.slow
 def test_all_conform_exits_0_and_plain_progress(mixed_batch, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "surfsight.cli", "inspect", str(mixed_batch["good"]), "--spec",
                            str(mixed_batch["spec"]), "--out", str(tmp_path / "o"), "--model", "none"],

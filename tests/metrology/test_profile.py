@@ -19,6 +19,9 @@ from surfsight.metrology.nesting import (
 )
 from surfsight.metrology.profile import (
     PROFILE_PARAMETER_NAMES,
+    PROFILE_PARAMETERS,
+    profile_material_ratio_curve,
+    profile_material_ratio_height,
     amplitude_parameters,
     mean_width,
     profile_material_ratio,
@@ -57,7 +60,7 @@ def test_sine_closed_forms():
     assert p["Rp"] == pytest.approx(A, rel=3e-3) and p["Rv"] == pytest.approx(A, rel=3e-3)
     assert p["Rt"] >= p["Rz"]
     assert p["Rdq"] == pytest.approx(2 * math.pi * A / LAM / math.sqrt(2), rel=3e-3)
-    assert p["Rmr"] == pytest.approx(0.5, abs=5e-3)
+    assert p["Rmr"] == pytest.approx(50.0, abs=0.5)  # per cent, as ISO 21920-2 writes it
     assert p["Pa"] == pytest.approx(2 * A / math.pi, rel=1e-3)
 
 
@@ -72,7 +75,7 @@ def test_triangle_wave_closed_forms_and_rk():
     # straight material ratio curve: the core is everything
     assert p["Rk"] == pytest.approx(2 * A, rel=5e-3)
     assert p["Rpk"] < 0.05 * A and p["Rvk"] < 0.05 * A  # only the rounded corners
-    assert p["Mr1"] < 0.01 and p["Mr2"] > 0.99
+    assert p["Mr1"] < 1.0 and p["Mr2"] > 99.0  # per cent
 
 
 def test_square_wave():
@@ -115,7 +118,7 @@ def test_seven_point_slope_exact_on_cubic():
 
 def test_material_ratio_and_rdc():
     z = np.linspace(-1e-6, 1e-6, 1001)
-    assert profile_material_ratio(z, 0.0) == pytest.approx(0.5, abs=1e-3)
+    assert profile_material_ratio(z, 0.0) == pytest.approx(50.0, abs=0.1)
     rk = rk_parameters(z)
     # n points stand for a uniform distribution 1/n wider than their range
     assert rk["Rk"] == pytest.approx(2e-6 * 1001 / 1000, rel=1e-6)
@@ -206,3 +209,67 @@ def test_amplitude_parameters_scale_and_ignore_offset(scale, offset):
     assert p2["Ra"] == pytest.approx(scale * p1["Ra"], rel=1e-6)
     assert p2["Rq"] == pytest.approx(scale * p1["Rq"], rel=1e-6)
     assert p2["Rsk"] == pytest.approx(p1["Rsk"], abs=1e-6)
+
+
+def test_material_ratios_are_percent_like_the_areal_ones():
+    """Xmr, Mr1, Mr2 (and Xdc's arguments) are per cent, as ISO 21920-2 / 13565-2 write them and as
+    the areal Smr1, Smr2, Smr(c) are."""
+    from surfsight.metrology import PARAMETERS
+
+    z = np.linspace(-1e-6, 1e-6, 2001)
+    assert profile_material_ratio(z, 0.5e-6) == pytest.approx(25.0, abs=0.1)
+    assert profile_material_ratio_height(z, 25.0) == pytest.approx(0.5e-6, rel=1e-3)
+    with pytest.raises(InputError, match="0..100"):
+        profile_material_ratio_height(z, 120.0)
+    ratio, heights = profile_material_ratio_curve(z)
+    assert ratio[0] == pytest.approx(100 * 0.5 / z.size) and ratio[-1] == pytest.approx(100 - 100 * 0.5 / z.size)
+    assert heights[0] == z.max()
+    # a profile with 10 % high plateaus, 20 % deep dales and a sloping core in between
+    core = np.linspace(0.5e-6, -0.5e-6, 700)
+    zp = np.concatenate([np.full(100, 2e-6), core, np.full(200, -2e-6)])
+    rk = rk_parameters(zp)
+    assert 5.0 < rk["Mr1"] < 15.0 and 70.0 < rk["Mr2"] < 85.0
+    assert PROFILE_PARAMETERS["Mr1"].unit == PROFILE_PARAMETERS["Rmr"].unit == PARAMETERS["Smr1"].unit == "%"
+    p = profile_parameters(Profile(z, DX), ["Pdc"], 0, 0.25e-3, level=False, evaluation_length=z.size * DX,
+                           rdc=(10.0, 90.0))
+    assert p["Pdc"] == pytest.approx(0.8 * 2e-6, rel=1e-2)
+
+
+def test_profile_registry_covers_every_name():
+    assert tuple(PROFILE_PARAMETERS) == PROFILE_PARAMETER_NAMES
+    for name, info in PROFILE_PARAMETERS.items():
+        assert info.name == name
+        assert info.unit in ("m", "1", "%")
+        assert info.family in ("primary", "waviness", "roughness")
+        assert info.family[0].upper() == name[0] or name in ("Mr1", "Mr2")
+        assert "ISO 21920-2:2021" in info.reference and info.description
+    assert PROFILE_PARAMETERS["Ra"].unit == "m" and PROFILE_PARAMETERS["Rsk"].unit == "1"
+    assert PROFILE_PARAMETERS["Wdq"].unit == "1" and PROFILE_PARAMETERS["PSm"].unit == "m"
+    assert PROFILE_PARAMETERS["Pa"].family == "primary" and PROFILE_PARAMETERS["Wq"].family == "waviness"
+    from surfsight import metrology
+
+    assert metrology.PROFILE_PARAMETERS is PROFILE_PARAMETERS
+
+
+def test_nesting_tables_match_the_confirmed_sources():
+    """The values confirmed from secondary sources (see surfsight/metrology/nesting.py): ISO 3274
+    lambda_s and tip radius, the largest sampling interval, and the ISO 4288 / ISO 21920-3 tables."""
+    from surfsight.metrology import nesting
+
+    rows = [(r.lambda_c * 1e3, r.lambda_s * 1e6, r.max_tip_radius * 1e6, r.max_spacing * 1e6,
+             r.evaluation_length * 1e3) for r in nesting.PROFILE_CUTOFFS]
+    expected = [(0.08, 2.5, 2, 0.5, 0.4), (0.25, 2.5, 2, 0.5, 1.25), (0.8, 2.5, 2, 0.5, 4),
+                (2.5, 8, 5, 1.5, 12.5), (8, 25, 10, 5, 40)]
+    assert np.allclose(rows, expected)
+    assert [round(r.ratio) for r in nesting.PROFILE_CUTOFFS] == [32, 100, 320, 312, 320]  # nominal 30/100/300
+    bounds_um = lambda table: [u * 1e6 for u, _ in table[:-1]]  # noqa: E731
+    assert np.allclose(bounds_um(nesting.ISO4288_RA_RANGES), [0.02, 0.1, 2, 10])
+    assert np.allclose(bounds_um(nesting.ISO4288_RZ_RANGES), [0.1, 0.5, 10, 50])
+    assert np.allclose(bounds_um(nesting.ISO21920_RA_RANGES), [0.02, 0.1, 2, 10])
+    assert np.allclose(bounds_um(nesting.ISO21920_RZ_RANGES), [0.16, 0.8, 16, 80])
+    assert np.allclose([u * 1e3 for u, _ in nesting.RSM_RANGES[:-1]], [0.04, 0.13, 0.4, 1.3])
+    for table in (nesting.ISO4288_RA_RANGES, nesting.ISO4288_RZ_RANGES, nesting.ISO21920_RA_RANGES,
+                  nesting.ISO21920_RZ_RANGES, nesting.RSM_RANGES):
+        assert np.allclose([c * 1e3 for _, c in table], [0.08, 0.25, 0.8, 2.5, 8])
+    assert cutoff_from_rz(12e-6) == pytest.approx(0.8e-3)                       # ISO 21920-3: (0.8, 16]
+    assert cutoff_from_rz(12e-6, standard="ISO 4288") == pytest.approx(2.5e-3)  # ISO 4288: (10, 50]

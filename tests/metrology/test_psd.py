@@ -58,6 +58,38 @@ def test_angular_spectrum_peak():
     assert math.degrees(angles[np.argmax(power)]) == pytest.approx(45.0)
 
 
+def test_angular_spectrum_of_isotropic_field_is_flat():
+    """No lattice bias: an isotropic random field has no preferred direction. Summing bins per
+    sector gave sectors at 0, 45, 90 deg many times the mean and empty sectors elsewhere."""
+    from scipy.ndimage import gaussian_filter
+
+    total = 0.0
+    for seed in range(4):
+        z = gaussian_filter(np.random.default_rng(seed).standard_normal((192, 192)), 2, mode="wrap")
+        for quantity in ("power", "amplitude"):
+            angles, density = angular_spectrum(Surface(z * 1e-6, spacing=1e-6), window="none", quantity=quantity)
+            assert angles.size == 360
+            density = density / density.mean()
+            assert density.max() < 2.0 and density.min() > 0.5, (seed, quantity)  # was 16 and 0
+            total = total + density
+    total /= 8
+    assert total.max() < 1.2 and total.min() > 0.8
+
+
+def test_angular_power_sums_to_mean_square_inside_the_disc():
+    rng = np.random.default_rng(5)
+    s = Surface(rng.standard_normal((64, 64)) * 1e-6, spacing=1e-6)
+    sp = psd_2d(s, window="none")
+    _, power = angular_spectrum(s, spectrum=sp, quantity="power")
+    radius = np.hypot(sp.fy[:, None], sp.fx[None, :])
+    inside = sp.psd * (radius <= sp.fx.max())
+    inside[0, 0] = 0.0
+    doubled = inside.copy()
+    doubled[:, 1:-1] *= 2.0  # mirrored columns (even nx: the last column is Nyquist)
+    dfy, dfx = sp.df
+    assert power.sum() == pytest.approx(doubled.sum() * dfx * dfy, rel=1e-9)
+
+
 def test_errors():
     with pytest.raises(ParameterError, match="window"):
         psd_2d(Surface(np.zeros((4, 4)), spacing=1e-6), window="kaiser")

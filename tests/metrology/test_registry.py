@@ -111,3 +111,35 @@ def test_undefined_parameter_raise_or_nan():
 def test_profile_is_refused():
     with pytest.raises(ParameterError, match="profile_parameters"):
         parameters(Profile(np.arange(10.0) * 1e-6, dx=1e-6), ["Sa"])
+
+
+def test_package_namespace_has_no_clashes():
+    """``from surfsight.metrology import *`` gives each public name of the sub-modules once, and the
+    package attribute is the very object its defining module exports (no areal/profile shadowing)."""
+    import importlib
+    import types
+
+    import surfsight.metrology as metrology
+
+    namespace: dict = {}
+    exec("from surfsight.metrology import *", namespace)
+    exported = set(namespace) - {"__builtins__"}
+    assert exported == set(metrology.__all__)
+    assert len(metrology.__all__) == len(set(metrology.__all__))
+    modules = ("areal", "registry", "height", "hybrid", "spatial", "psd", "material_ratio", "segmentation",
+               "features", "prepare", "filters", "nesting", "profile")
+    owners: dict[str, object] = {}
+    for name in modules:
+        module = importlib.import_module(f"surfsight.metrology.{name}")
+        assert isinstance(getattr(metrology, name), types.ModuleType)  # a sub-module stays a sub-module
+        assert name not in metrology.__all__
+        for public in module.__all__:
+            assert public in metrology.__all__, (name, public)
+            obj = getattr(module, public)
+            if public in owners:
+                assert owners[public] is obj, f"{public} means two things ({name})"
+            owners[public] = obj
+            assert getattr(metrology, public) is obj, (name, public)
+    # the areal material ratio curve takes a Surface; the profile ones have their own names
+    assert metrology.material_ratio_curve is metrology.material_ratio.material_ratio_curve
+    assert metrology.profile_material_ratio_curve is metrology.profile.profile_material_ratio_curve

@@ -1,0 +1,179 @@
+"""Benchmark: label efficiency on real magnetic-tile images, fine-tuned vs from scratch.
+
+Run from the project root::
+
+    .venv/bin/python benchmarks/bench_label_efficiency.py                       # 20, 50, all; 3 seeds; CPU
+    .venv/bin/python benchmarks/bench_label_efficiency.py --labels 50 --seeds 0 --starts default
+    .venv/bin/python benchmarks/bench_label_efficiency.py --device cuda         # a GPU: minutes
+    bash scripts/label_efficiency_gpu.sh                                        # whole study, one H100
+
+The fixed split of ``shared/data/README.md`` (429 train / 163 test, images resized to 256 x 256
+bilinear, masks > 127 then nearest, defect vs background). For each number of labelled training
+images N (the evenly spread ones: indices ``floor(linspace(0, 428, N))``), each start (``default``:
+the shipped model pre-trained on simulated surfaces; ``scratch``: the same network randomly
+initialised) and each seed (the seed drives crops, augmentations and batch order; the labelled
+images are the same), the model is fine-tuned with the recipe of :mod:`surfsight.realdata.finetune`
+(same steps for both starts) and evaluated on the whole test split: pooled defect IoU, mean
+per-image F1, image AUROC (max probability), pixel AUROC. Training time and peak memory are recorded.
+
+Results go to ``benchmarks/results/label_efficiency[_<tag>].json``; a table is printed with the
+plain U-Net reference figures of the README beside ours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import machine, save  # noqa: E402
+
+#: Plain U-Net from scratch, same split and metrics (shared/data/README.md): IoU / mean F1 / image AUROC.
+REFERENCE = {
+    "20": {"iou": [0.07], "mean_f1": [0.40], "image_auroc": [0.86]},
+    "50": {"iou": [0.25, 0.20, 0.17], "mean_f1": [0.42, 0.34, 0.36], "image_auroc": [0.89, 0.79, 0.82]},
+    "all": {"iou": [0.74, 0.73, 0.72], "mean_f1": [0.68, 0.62, 0.69], "image_auroc": [0.96, 0.92, 0.96]},
+}
+
+
+def peak_memory_mb(device: str) -> float:
+    import torch
+
+    if device.startswith("cuda"):
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run(args) -> dict:
+    import torch
+
+    from surfsight.realdata import splits
+    from surfsight.realdata.finetune import Settings, build_model, default_steps, finetune
+    from surfsight.realdata.inputs import load_set, predict
+    from surfsight.realdata.metrics import segmentation_report
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    split = splits.magnetic_tile(args.data)
+    start = time.perf_counter()
+    train_all = load_set(split["train"], (256, 256), splits.MAGNETIC_TILE_THRESHOLD)
+    test = load_set(split["test"], (256, 256), splits.MAGNETIC_TILE_THRESHOLD)
+    truths = [m[0].numpy() > 0.5 for m in test.masks]
+    load_s = time.perf_counter() - start
+    print(f"loaded {len(split['train'])} train / {len(split['test'])} test images in {load_s:.1f} s", flush=True)
+    if args.device.startswith("cuda"):
+        train_all.images, train_all.masks = train_all.images.to(args.device), train_all.masks.to(args.device)
+
+    runs = []
+    for labels in args.labels:
+        n = len(split["train"]) if labels == "all" else int(labels)
+        index = np.floor(np.linspace(0, len(split["train"]) - 1, n)).astype(int) if n < len(split["train"]) \
+            else np.arange(len(split["train"]))
+        data = type(train_all)(train_all.images[index], train_all.masks[index], [train_all.paths[i] for i in index],
+                               train_all.kind, [train_all.spacing[i] for i in index], [])
+        steps = args.steps or int(round(args.steps_scale * default_steps(n)))
+        for start_name in args.starts:
+            for seed in args.seeds:
+                try:
+                    model = build_model(args.model if start_name == "default" else "scratch", seed=seed)
+                except Exception as exc:  # noqa: BLE001 - e.g. no shipped weights yet
+                    print(f"skip {start_name}: {exc}", flush=True)
+                    runs.append({"labels": labels, "start": start_name, "seed": seed, "skipped": str(exc)})
+                    break
+                if args.device.startswith("cuda"):
+                    torch.cuda.reset_peak_memory_stats()
+                settings = Settings(steps=steps, batch=args.batch, seed=seed, device=args.device)
+                record = finetune(model, data, settings)
+                t0 = time.perf_counter()
+                probs = predict(model.to(args.device), test.images, test.kind, test.spacing, batch=16,
+                                device=args.device)
+                model.to("cpu")
+                report = segmentation_report(list(probs), truths)
+                row = {"labels": labels, "n": n, "start": start_name, "seed": seed, "steps": steps,
+                       "train_s": record["seconds"], "predict_s": round(time.perf_counter() - t0, 2),
+                       "peak_memory_mb": round(peak_memory_mb(args.device), 1),
+                       **{k: report[k] for k in ("iou", "mean_f1", "image_auroc", "pixel_auroc")}}
+                runs.append(row)
+                print(json.dumps(row), flush=True)
+                if args.save_models:
+                    from surfsight.model import save_model
+
+                    save_model(model, Path(args.save_models) / f"{start_name}_{labels}_{seed}", {})
+    return {"device": args.device, "threads": args.threads, "batch": args.batch, "load_s": round(load_s, 2),
+            "model": args.model, "runs": runs}
+
+
+def table(runs: list[dict]) -> str:
+    lines = ["| labels | start | seeds | IoU (mean ± sd) | mean F1 | image AUROC | pixel AUROC | train s / run | "
+             "U-Net ref. IoU |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    keys = sorted({(r["labels"], r["start"]) for r in runs if "iou" in r},
+                  key=lambda k: (999 if k[0] == "all" else int(k[0]), k[1]))
+    for labels, start in keys:
+        rows = [r for r in runs if r["labels"] == labels and r["start"] == start and "iou" in r]
+
+        def ms(key):
+            v = np.array([r[key] for r in rows if r.get(key) is not None], float)
+            return "n/a" if v.size == 0 else f"{v.mean():.3f} ± {v.std():.3f}" if v.size > 1 else f"{v[0]:.3f}"
+
+        ref = REFERENCE.get(str(labels), {}).get("iou")
+        lines.append(f"| {labels} | {start} | {len(rows)} | {ms('iou')} | {ms('mean_f1')} | {ms('image_auroc')} | "
+                     f"{ms('pixel_auroc')} | {np.mean([r['train_s'] for r in rows]):.0f} | "
+                     f"{' / '.join(f'{x:.2f}' for x in ref) if ref else ''} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--labels", default="20,50,all", help="comma-separated numbers of labels, or 'all'")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--starts", default="default,scratch")
+    parser.add_argument("--model", default="default", help="pre-trained model (shipped name or folder)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (1 is fastest on a busy 2-core machine; 0: torch's default)")
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=None, help="fixed steps (default: the recipe's, x --steps-scale)")
+    parser.add_argument("--steps-scale", type=float, default=1.0)
+    parser.add_argument("--data", default=None, help="shared data folder (default: $SURFSIGHT_DATA or ../shared/data)")
+    parser.add_argument("--tag", default="", help="suffix of the result file")
+    parser.add_argument("--out", default=None, help="result file (default: benchmarks/results/label_efficiency[_tag].json)")
+    parser.add_argument("--save-models", default=None, help="folder to keep every fine-tuned model in")
+    parser.add_argument("--merge", nargs="*", default=None, help="only merge these result files and print the table")
+    args = parser.parse_args(argv)
+
+    if args.merge is not None:
+        runs, meta = [], {}
+        for path in args.merge:
+            doc = json.loads(Path(path).read_text())
+            runs.extend(doc["runs"])
+            meta = {k: v for k, v in doc.items() if k != "runs"}
+        payload = {**meta, "runs": runs, "merged_from": [str(p) for p in args.merge]}
+    else:
+        args.labels = [x.strip() for x in args.labels.split(",")]
+        args.seeds = [int(x) for x in args.seeds.split(",")]
+        args.starts = [x.strip() for x in args.starts.split(",")]
+        payload = run(args)
+    payload["table"] = table(payload["runs"])
+    payload["reference_unet"] = REFERENCE
+    name = f"label_efficiency{'_' + args.tag if args.tag else ''}"
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"machine": machine(), **payload}, indent=2))
+    else:
+        out = save(name, payload)
+    print(payload["table"])
+    print(f"results: {out}")
+
+
+if __name__ == "__main__":
+    main()
