@@ -3,6 +3,16 @@ made on the fly by :mod:`surfsight.synth` (nothing is downloaded)."""
 
 from __future__ import annotations
 
+#: The demo's specification (the schema of :mod:`surfsight.spec`): the ground texture stays far
+#: inside the roughness limits, a 12 µm deep scratch breaks the defect depth limit.
+DEMO_SPEC = {
+    "name": "demo ground seat",
+    "parameters": {"Sa": {"max": "3um"}, "Sq": {"max": "4um"}},
+    "defects": {"any": {"max_depth": "6um", "max_count": 3}},
+    "decision_rule": "guarded",
+    "failure": {"material": "steel_42CrMo4_QT", "stress_amplitude": "250MPa", "min_safety_factor": 1.2},
+}
+
 #: (name, defects, seed) of the demo batch: good parts and parts with a deep scratch.
 DEMO_PARTS = (("part-01-good", False, 3), ("part-02-good", False, 5), ("part-03-scratched", True, 3),
               ("part-04-good", False, 7), ("part-05-scratched", True, 1), ("part-06-good", False, 11))
