@@ -103,6 +103,8 @@ def run(args) -> dict:
                        **{k: report[k] for k in ("iou", "mean_f1", "image_auroc", "pixel_auroc")}}
                 runs.append(row)
                 print(json.dumps(row), flush=True)
+                if args.checkpoint:        # keep what is done if the run is cut short
+                    args.checkpoint({"device": args.device, "runs": runs, "partial": True})
                 if args.save_models:
                     from surfsight.model import save_model
 
@@ -129,6 +131,18 @@ def table(runs: list[dict]) -> str:
                      f"{ms('pixel_auroc')} | {np.mean([r['train_s'] for r in rows]):.0f} | "
                      f"{' / '.join(f'{x:.2f}' for x in ref) if ref else ''} |")
     return "\n".join(lines)
+
+
+def write(args, payload: dict) -> Path:
+    """The result file: ``--out`` or ``benchmarks/results/label_efficiency[_tag].json``."""
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"machine": machine(), **payload}, indent=2))
+        tmp.replace(out)
+        return out
+    return save(f"label_efficiency{'_' + args.tag if args.tag else ''}", payload)
 
 
 def main(argv=None) -> None:
@@ -161,16 +175,11 @@ def main(argv=None) -> None:
         args.labels = [x.strip() for x in args.labels.split(",")]
         args.seeds = [int(x) for x in args.seeds.split(",")]
         args.starts = [x.strip() for x in args.starts.split(",")]
+        args.checkpoint = lambda partial: write(args, partial)
         payload = run(args)
     payload["table"] = table(payload["runs"])
     payload["reference_unet"] = REFERENCE
-    name = f"label_efficiency{'_' + args.tag if args.tag else ''}"
-    if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps({"machine": machine(), **payload}, indent=2))
-    else:
-        out = save(name, payload)
+    out = write(args, payload)
     print(payload["table"])
     print(f"results: {out}")
 

@@ -74,15 +74,15 @@ def test_lay_is_the_direction_of_slowest_acf_decay(lay):
 
 @pytest.mark.parametrize("std", [0.3, 2.0, 2.8])
 def test_Std_target_means_what_metrology_Std_measures(std):
-    # Std is the dominant wave direction, normal to the lay. The metrology engine's angular
-    # spectrum sums grid bins per 0.5 degree sector, which pulls broad spectra toward lattice
-    # directions (atan of small integer ratios): a 0.2 rad tolerance on a strong lay.
+    # Std is the dominant wave direction, normal to the lay (metrology's angular amplitude density,
+    # free of lattice bias since its revision; 0.2 rad still allows for a 128 x 128 field).
     for seed in range(3):
         s = texture(128, UM, seed, Sal=4 * UM, Str=0.1, Std=std)
         measured = parameters(s, ["Std"])["Std"]
         assert abs((measured - std + math.pi / 2) % math.pi - math.pi / 2) < 0.2
     lay_along_y = texture(128, UM, 0, Sal=4 * UM, Str=0.1, lay=math.pi / 2)
-    assert parameters(lay_along_y, ["Std"])["Std"] == pytest.approx(0.0, abs=0.05)
+    measured = parameters(lay_along_y, ["Std"])["Std"]  # in [0, pi): 0 and pi are the same direction
+    assert abs((measured + math.pi / 2) % math.pi - math.pi / 2) < 0.05
 
 
 def test_fractal_psd_slope_gives_hurst():
