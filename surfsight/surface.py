@@ -57,8 +57,28 @@ def _check_layers(layers: dict[str, Any] | None, shape: tuple[int, ...], what: s
     return checked
 
 
+class _Validity:
+    """Invalid-point bookkeeping shared by gridded measurements (``heights`` with NaN)."""
+
+    heights: np.ndarray
+
+    @property
+    def valid(self) -> np.ndarray:
+        """Boolean array, True where a height was measured."""
+        return ~np.isnan(self.heights)
+
+    @property
+    def invalid_fraction(self) -> float:
+        """Share of non-measured points, 0..1."""
+        return float(np.isnan(self.heights).mean())
+
+    @property
+    def has_invalid(self) -> bool:
+        return bool(np.isnan(self.heights).any())
+
+
 @dataclass(eq=False)
-class Surface:
+class Surface(_Validity):
     """An areal height map on a regular grid.
 
     Parameters
@@ -126,21 +146,6 @@ class Surface:
     def y(self) -> np.ndarray:
         """y coordinate of each row, metres."""
         return np.arange(self.shape[0]) * self.dy
-
-    # --- validity -----------------------------------------------------------------
-    @property
-    def valid(self) -> np.ndarray:
-        """Boolean array, True where a height was measured."""
-        return ~np.isnan(self.heights)
-
-    @property
-    def invalid_fraction(self) -> float:
-        """Share of non-measured points, 0..1."""
-        return float(np.isnan(self.heights).mean())
-
-    @property
-    def has_invalid(self) -> bool:
-        return bool(np.isnan(self.heights).any())
 
     # --- cheap operations ---------------------------------------------------------
     def copy(self) -> "Surface":
@@ -227,7 +232,7 @@ def _bilinear(z: np.ndarray, yi: np.ndarray, xi: np.ndarray) -> np.ndarray:
 
 
 @dataclass(eq=False)
-class Profile:
+class Profile(_Validity):
     """A line scan: heights along x on a regular spacing ``dx``.
 
     Parameters
@@ -273,18 +278,6 @@ class Profile:
     @property
     def x(self) -> np.ndarray:
         return np.arange(self.heights.size) * self.dx
-
-    @property
-    def valid(self) -> np.ndarray:
-        return ~np.isnan(self.heights)
-
-    @property
-    def invalid_fraction(self) -> float:
-        return float(np.isnan(self.heights).mean())
-
-    @property
-    def has_invalid(self) -> bool:
-        return bool(np.isnan(self.heights).any())
 
     def copy(self) -> "Profile":
         return Profile(self.heights.copy(), self.dx, {k: v.copy() for k, v in self.layers.items()},
