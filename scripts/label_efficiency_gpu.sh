@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole label-efficiency study (20, 50, all labels x shipped/scratch start x seeds 0,1,2) on one GPU.
-# About 5 minutes on one H100: the three seeds run as three processes side by side (the network is
-# small, so one process leaves the GPU mostly idle). Results and logs go to $OUT (default
-# benchmarks/results): label_efficiency_seed{0,1,2}.json/.log and the merged label_efficiency_gpu.json.
+# Under 5 minutes on one H100 (measured: 289 s wall, with bench_anomaly.py running beside it): the three
+# seeds run as three processes side by side (the network is small, so one process leaves the GPU mostly
+# idle). Results and logs go to $OUT (default benchmarks/results): label_efficiency_seed{0,1,2}.json/.log
+# and the merged label_efficiency_gpu.json. Needs python3 with torch (CUDA), numpy, scipy, pillow,
+# safetensors, typer and defusedxml, and the magnetic-tile data under $SURFSIGHT_DATA/defects/.
 #
 #   SURFSIGHT_DATA=/path/to/shared/data bash scripts/label_efficiency_gpu.sh
 #   LABELS=50 STARTS=scratch STEPS_SCALE=2 bash scripts/label_efficiency_gpu.sh       # variants

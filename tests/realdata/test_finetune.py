@@ -65,7 +65,8 @@ def test_finetune_same_seed_same_weights(tiny_model_dir, tiny_pairs):
 def test_cli_finetune_segment_evaluate(tiny_model_dir, tiny_pairs, tmp_path):
     out = tmp_path / "tuned"
     result = runner.invoke(app, ["finetune", "--pairs", str(tiny_pairs / "PAIRS.csv"), "--out", str(out),
-                                 "--model", str(tiny_model_dir), "--steps", "2", "--size", "64", "--batch", "2"])
+                                 "--model", str(tiny_model_dir), "--steps", "2", "--size", "64", "--batch", "2",
+                                 "--all-orientations"])
     assert result.exit_code == 0, result.output
     tuned = load_model(out)                                   # loads like any saved model
     assert tuned.metadata["realdata"]["steps"] == 2

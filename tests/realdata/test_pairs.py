@@ -78,7 +78,7 @@ def test_augment_keeps_image_and_mask_aligned():
 
     rng = np.random.default_rng(0)
     mask = (torch.rand(6, 1, 32, 32, generator=torch.Generator().manual_seed(0)) > 0.7).float()
-    geometric = Augment(crop=0.0, brightness=0, contrast=0, gamma=0, blur=0, noise=0)
+    geometric = Augment(crop=0.0, vflip=True, rotate90=True, brightness=0, contrast=0, gamma=0, blur=0, noise=0)
     images, masks = augment_batch(mask.clone(), mask, rng, geometric)
     assert torch.equal(images, masks)                         # same flips / rotations on both
     assert not torch.equal(masks, mask)                       # something did move
@@ -87,3 +87,22 @@ def test_augment_keeps_image_and_mask_aligned():
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])   # same seed, same batch
     assert float(a[0].min()) >= 0 and float(a[0].max()) <= 1
     assert set(torch.unique(a[1]).tolist()) <= {0.0, 1.0}
+
+
+def test_height_map_files_are_fed_as_heights(tmp_path):
+    """A height map (here surfsight's .npz) goes in as heights with its own spacing, NaN kept."""
+    import surfsight
+    from surfsight import Surface
+    from surfsight.realdata.inputs import load_one, resize
+
+    z = np.outer(np.linspace(0, 1e-6, 20), np.ones(30))
+    z[3, 4] = np.nan
+    surfsight.write(Surface(z, spacing=2e-6), tmp_path / "s.npz")
+    array, kind, spacing = load_one(tmp_path / "s.npz")
+    assert kind == "heights" and spacing == pytest.approx(2e-6) and np.isnan(array[3, 4])
+    small = resize(array, (10, 15))
+    assert small.shape == (10, 15) and np.isfinite(small).mean() > 0.9
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "grey.tif", (255 * np.eye(8)).astype(np.uint8))
+    assert load_one(tmp_path / "grey.tif")[1] == "image"
