@@ -9,7 +9,11 @@
   Mondrian-style, one quantile per input mode, instrument group and parameter (Vovk et al. 2005,
   ch. 4; Bostroem et al. 2021): the factor ``q`` is the ``ceil((n + 1)(1 - alpha))``-th smallest
   score, so ``mu +- q sigma`` covers a new exchangeable sample with probability at least
-  ``1 - alpha`` within each group. At inference the group is the *predicted* instrument.
+  ``1 - alpha`` within each group. The groups are the *predicted* instrument classes, in
+  calibration as at inference: a Mondrian taxonomy may be any function of the input, so the
+  guarantee holds per predicted group however accurate the classifier is (grouping by the true
+  instrument and looking up the predicted one breaks it when the classifier errs). Groups with
+  too few samples fall back on the pooled factor.
 """
 
 from __future__ import annotations
@@ -72,9 +76,9 @@ def batch_outputs(model: SurfsightModel, items: Sequence[dict[str, Any]], mode: 
         x = batch["x"].to(device)
         feats = model.encode(x)
         m1, m2 = model.moments(feats)
-        g = global_outputs(model, m1.float().cpu(), m2.float().cpu(), batch["scale"], passes)
+        g = global_outputs(model, m1.float(), m2.float(), batch["scale"].to(device), passes)
         for k in keys:
-            acc[k].append(g[k].numpy())
+            acc[k].append(g[k].float().cpu().numpy())
         acc["t_parameters"].append(batch["parameters"].numpy())
         acc["t_uncertainty"].append(batch["uncertainty"].numpy())
         acc["y_instrument"].append(batch["instrument"].numpy())
@@ -86,7 +90,8 @@ def calibrate(model: SurfsightModel, items: Sequence[dict[str, Any]], alpha: flo
     """Fit temperatures and conformal factors on ``items``; stores them in
     ``model.metadata["calibration"]`` and returns them."""
     classes = list(model.config.instrument_classes)
-    out: dict[str, Any] = {"alpha": alpha, "passes": passes, "n": len(items), "temperature": {}, "conformal": {},
+    out: dict[str, Any] = {"alpha": alpha, "passes": passes, "n": len(items), "groups": "predicted instrument",
+                           "temperature": {}, "conformal": {},
                            "ece_before": {}, "ece_after": {}}
     for mode in modes:
         o = batch_outputs(model, items, mode, passes, device=device)
@@ -97,8 +102,9 @@ def calibrate(model: SurfsightModel, items: Sequence[dict[str, Any]], alpha: flo
         out["ece_after"][mode] = expected_calibration_error((logits / t).softmax(1).numpy(), o["y_instrument"])
         scores = np.abs(o["t_parameters"] - o["parameters"]) / np.maximum(o["parameters_std"], 1e-9)
         groups: dict[str, dict[str, float]] = {}
+        predicted = o["instrument"].argmax(1)   # the taxonomy is the *predicted* instrument, as at inference
         for g in ["all", *classes]:
-            sel = np.ones(len(scores), bool) if g == "all" else o["y_instrument"] == classes.index(g)
+            sel = np.ones(len(scores), bool) if g == "all" else predicted == classes.index(g)
             qs = {name: conformal_quantile(scores[sel, j], alpha) for j, name in enumerate(model.config.parameter_names)}
             groups[g] = {k: (v if math.isfinite(v) else None) for k, v in qs.items()}  # None: use "all"
         out["conformal"][mode] = groups

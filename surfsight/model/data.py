@@ -16,7 +16,10 @@ presence flag).
 
 Channels: 0 heights / r, 1 detail, 2 validity, 3 image, 4 image presence.
 Scale features: 0 ln(r / 1 um) / 3, 1 ln(spacing / 1 um), 2 ln(detail RMS / r) / 3,
-3 heights present, 4 image present, 5 10 x share of invalid points.
+3 heights present, 4 image present, 5 10 x share of invalid points, and moments of the measured
+levelled heights (what a metrology engine would report, which the network learns to correct
+for noise, tip, dropouts and defects): 6 Sa / r, 7 Ssk / 3, 8 ln(Sku) / 3, 9 ln(Sz / r) / 3,
+10 ln(Sdq) / 3 (Sdq from first differences).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import torch.nn.functional as F
 from .config import ModelConfig, to_target
 
 MICRON = 1e-6
+N_SCALE = 11
 CLIP = 10.0
 
 
@@ -51,7 +55,7 @@ def _level(h: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
 
 def prepare_batch(heights: torch.Tensor | None, image: torch.Tensor | None, spacing: torch.Tensor,
                   batch: int | None = None, size: tuple[int, int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Network input ``x`` (B, 5, H, W) float32 and scale features (B, 6) from raw data.
+    """Network input ``x`` (B, 5, H, W) float32 and scale features (B, 11) from raw data.
 
     Parameters
     ----------
@@ -69,7 +73,7 @@ def prepare_batch(heights: torch.Tensor | None, image: torch.Tensor | None, spac
     dev = ref.device
     spacing = spacing.to(dev, torch.float64).reshape(b)
     x = torch.zeros(b, 5, rows, cols, dtype=torch.float32, device=dev)
-    feats = torch.zeros(b, 6, dtype=torch.float32, device=dev)
+    feats = torch.zeros(b, N_SCALE, dtype=torch.float32, device=dev)
     feats[:, 1] = torch.log(spacing / MICRON).float()
     if heights is not None:
         h = heights.to(torch.float64)
@@ -89,6 +93,21 @@ def prepare_batch(heights: torch.Tensor | None, image: torch.Tensor | None, spac
         feats[:, 2] = (torch.log(dn) / 3).float()
         feats[:, 3] = 1.0
         feats[:, 5] = (10 * (1 - n / (rows * cols))).float()
+        # moments of the measured heights (unclipped): the network learns their correction to
+        # the true texture (noise, tip, defects) rather than the moments themselves
+        z = lev / sigma[:, None, None]
+        w = valid.to(h.dtype)
+        feats[:, 6] = ((z.abs() * w).sum(dim=(1, 2)) / n).float()
+        feats[:, 7] = (((z ** 3) * w).sum(dim=(1, 2)) / n).clamp(-10, 10).float() / 3
+        feats[:, 8] = (torch.log(((z ** 4) * w).sum(dim=(1, 2)) / n + 1e-6) / 3).float()
+        top = torch.where(valid, z, torch.full_like(z, -1e9)).amax(dim=(1, 2))
+        bottom = torch.where(valid, z, torch.full_like(z, 1e9)).amin(dim=(1, 2))
+        feats[:, 9] = (torch.log((top - bottom).clamp(min=1e-6)) / 3).float()
+        vx, vy = (valid[:, :, 1:] & valid[:, :, :-1]).to(h.dtype), (valid[:, 1:] & valid[:, :-1]).to(h.dtype)
+        gx = ((z[:, :, 1:] - z[:, :, :-1]) ** 2 * vx).sum(dim=(1, 2)) / vx.sum(dim=(1, 2)).clamp(min=1)
+        gy = ((z[:, 1:] - z[:, :-1]) ** 2 * vy).sum(dim=(1, 2)) / vy.sum(dim=(1, 2)).clamp(min=1)
+        sdq = torch.sqrt(gx + gy).clamp(min=1e-9) * sigma / spacing
+        feats[:, 10] = (torch.log(sdq) / 3).float()
     if image is not None:
         im = image.to(torch.float32)
         m = im.mean(dim=(1, 2), keepdim=True)

@@ -1,6 +1,6 @@
 """ONNX export of the network (dense and global outputs of one tile) with a parity check.
 
-The exported graph takes ``x`` (B, 5, H, W) and ``scale`` (B, 6) as :func:`surfsight.model.data.prepare`
+The exported graph takes ``x`` (B, 5, H, W) and ``scale`` (B, config.scale_features) as :func:`surfsight.model.data.prepare`
 makes them (H, W multiples of ``config.multiple``; batch, height and width are dynamic) and
 returns ``segmentation``, ``reconstruction``, ``parameters``, ``parameters_logvar``,
 ``uncertainty``, ``uncertainty_logvar`` and ``instrument``, the same tensors as

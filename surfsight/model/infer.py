@@ -31,6 +31,10 @@ from .data import _level, prepare_batch, references, statistics
 from .network import SurfsightModel
 
 
+#: Physical limits of parameters whose learnt space is unbounded.
+BOUNDS = {"Str": (0.0, 1.0), "Sku": (1.0, math.inf)}
+
+
 def input_mode(scale: torch.Tensor) -> str:
     has_h, has_i = bool(scale[0, 3] > 0.5), bool(scale[0, 4] > 0.5)
     return "both" if has_h and has_i else ("height" if has_h else "image")
@@ -181,7 +185,11 @@ def parameter_intervals(model: SurfsightModel, g: dict[str, torch.Tensor], scale
             q = conformal_factor(model, mode, instruments[i], name)
             r, s = float(ref[i]), float(spacing[i])
             lo, hi = from_target(name, mu - q * sd, r, s), from_target(name, mu + q * sd, r, s)
-            d[name] = {"value": float(from_target(name, mu, r, s)), "low90": float(lo), "high90": float(hi),
+            value = from_target(name, mu, r, s)
+            if name in BOUNDS:  # physical limits: Str in [0, 1], Sku >= 1
+                a, b = BOUNDS[name]
+                lo, hi, value = min(max(lo, a), b), max(min(hi, b), a), min(max(value, a), b)
+            d[name] = {"value": float(value), "low90": float(lo), "high90": float(hi),
                        "u_transformed": sd}
         res.append(d)
     return res
@@ -244,7 +252,7 @@ def instances(classes: np.ndarray, heights: np.ndarray | None, spacing: tuple[fl
                     deficit = np.clip(level - z, 0, None)
                     rec["depth_m"] = float(deficit[inside].max())
                     rec["height_m"] = float(np.clip(z[inside] - level, 0, None).max())
-                    bins = np.floor((along - along.min()) / max(dy, dx)).astype(int)
+                    bins = np.floor((along - along.min()) / max(dy, dx) + 1e-6).astype(int)  # rounding-safe
                     per_bin = np.zeros(bins.max() + 1)
                     vals = np.where(np.isfinite(deficit[yy, xx]), deficit[yy, xx], 0.0)
                     np.maximum.at(per_bin, bins, vals)

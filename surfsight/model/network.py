@@ -119,7 +119,8 @@ class SurfsightModel(nn.Module):
     def head(self, m1: torch.Tensor, m2: torch.Tensor, scale: torch.Tensor) -> dict[str, torch.Tensor]:
         """The global outputs from pooled moments and the scale features."""
         std = torch.sqrt((m2 - m1 * m1).clamp(min=0) + 1e-6)
-        h = self.trunk(torch.cat([m1, std, scale.to(m1.dtype)], dim=1))
+        # a model trained with fewer scale features reads the leading ones (same order)
+        h = self.trunk(torch.cat([m1, std, scale[:, :self.config.scale_features].to(m1.dtype)], dim=1))
         n_p, n_u = len(self.config.parameter_names), len(self.config.uncertainty_names)
         p = self.out_parameters(h)
         u = self.out_uncertainty(h)

@@ -6,7 +6,7 @@ A run is described by a YAML file (``configs/*.yaml``)::
     out: runs/default              # checkpoints, metrics.csv, model/ (overridable with --out)
     model: {base_channels: 16, depth: 4, dropout: 0.1}
     data:
-      train: /path/to/shards       # a `surfsight synth generate` folder, or "stream"
+      train: /path/to/shards       # a `surfsight synth generate` folder (or a list of them), or "stream"
       calibration: /path/to/shards # held-out set for temperature and conformal calibration
       stream: {size: 128, seed: 1000, mc: 8, workers: 4}   # when train is "stream"
     train:
@@ -247,6 +247,8 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
         torch.set_num_threads(int(tr["threads"]))
     device = _device(tr.get("device", "auto"))
     bf16 = device.type == "cuda"
+    if bf16:
+        torch.backends.cudnn.benchmark = True
 
     # data
     if data.get("train") in (None, "stream"):
@@ -255,12 +257,16 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
         rows = stream_rows(int(st["pool"]), int(st["size"]), int(st["seed"]), int(st["mc"]), int(st["workers"]))
         source = {"stream": st}
     else:
-        rows = load_shards(data["train"], data.get("max_samples"))
-        source = {"train": str(data["train"])}
-        index = Path(data["train"]) / "index.json"
-        if index.is_file():
-            idx = json.loads(index.read_text())
-            source.update({k: idx.get(k) for k in ("n", "seed", "size", "mc", "presets_used")})
+        folders = data["train"] if isinstance(data["train"], (list, tuple)) else [data["train"]]
+        rows, source = [], {"train": []}
+        for folder_ in folders:
+            rows += load_shards(folder_, data.get("max_samples"))
+            entry: dict[str, Any] = {"folder": str(folder_)}
+            index = Path(folder_) / "index.json"
+            if index.is_file():
+                idx = json.loads(index.read_text())
+                entry.update({k: idx.get(k) for k in ("n", "seed", "size", "mc", "presets_used")})
+            source["train"].append(entry)
     source["rows"] = len(rows)
     log(f"{len(rows)} training samples ({time.perf_counter() - t0:.0f} s)")
     t0 = time.perf_counter()  # the time limit counts from here: data loading is not training
@@ -325,7 +331,7 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
             fh.flush()
             rate = (done - start) / max(1e-9, time.perf_counter() - t_loop)
             eta = (steps - done) / max(rate, 1e-9)
-            log(f"step {done}/{steps}  loss {float(total):.3f}  " +
+            log(f"step {done}/{steps}  loss {float(total.detach()):.3f}  " +
                 "  ".join(f"{t[:4]} {v:.3f}" for t, v in running.items()) + f"  {rate:.2f} it/s  eta {eta:.0f} s")
         if done % int(tr["checkpoint_every"]) == 0 or done == steps:
             save_checkpoint(folder, model, loss_fn, opt, done, recipe)

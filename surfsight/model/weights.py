@@ -50,6 +50,7 @@ def save_model(model: SurfsightModel, directory: str | os.PathLike, metadata: di
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     tmp = out / f".model.safetensors.{os.getpid()}.tmp"
     save_file(state, str(tmp), metadata={"format": FORMAT})
+    os.chmod(tmp, 0o644)
     os.replace(tmp, out / "model.safetensors")
     doc = {"format": FORMAT, "version": VERSION, "config": model.config.to_dict(), "metadata": meta}
     tmp = out / f".model.json.{os.getpid()}.tmp"

@@ -1,0 +1,72 @@
+"""Network shapes, the encode/forward contract, save and load."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from surfsight.errors import InputError
+from surfsight.model import SurfsightModel, load_model, save_model
+from surfsight.synth import KINDS
+from tests.model.conftest import tiny_config
+
+
+def test_outputs_and_encoder_levels():
+    model = SurfsightModel(tiny_config())
+    x = model.prepare(np.random.default_rng(0).standard_normal((32, 48)) * 1e-6, None, 1e-6)
+    feats = model.encode(x)
+    assert [f.shape[-1] for f in feats] == [48, 24, 12]          # finest first
+    assert [f.shape[1] for f in feats] == model.config.channels
+    out = model(x)                                                # scale taken from x.scale
+    assert out["segmentation"].shape == (1, 1 + len(KINDS), 32, 48)
+    assert out["reconstruction"].shape == (1, 1, 32, 48)
+    assert out["parameters"].shape == out["parameters_logvar"].shape == (1, len(model.config.parameter_names))
+    assert out["uncertainty"].shape == (1, 2)
+    assert out["instrument"].shape == (1, len(model.config.instrument_classes))
+    with pytest.raises(ValueError, match="scale"):
+        model(torch.zeros(1, 5, 32, 32))
+
+
+def test_save_load_roundtrip_without_pickle(tmp_path):
+    torch.manual_seed(0)
+    model = SurfsightModel(tiny_config())
+    with torch.no_grad():  # make the BN statistics non-trivial
+        model.stem[1].running_mean.uniform_(-1, 1)
+    save_model(model, tmp_path, {"seed": 7})
+    raw = (tmp_path / "model.safetensors").read_bytes()
+    header_len = int.from_bytes(raw[:8], "little")
+    json.loads(raw[8:8 + header_len])          # safetensors: length-prefixed JSON header, then raw tensors
+    assert b"\x80\x04" not in raw[:2]          # not a pickle stream
+    loaded = load_model(tmp_path)
+    assert loaded.metadata["seed"] == 7 and not loaded.training
+    x = model.prepare(np.random.default_rng(1).standard_normal((32, 32)), None, 1e-6)
+    a, b = model.eval()(x), loaded(x)
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def test_load_errors_name_the_problem(tmp_path):
+    with pytest.raises(InputError, match="no such folder"):
+        load_model(tmp_path / "missing")
+    (tmp_path / "model.json").write_text("{}")
+    with pytest.raises(InputError, match="format"):
+        load_model(tmp_path)
+
+
+def test_shipped_default_model_loads_and_predicts():
+    from surfsight.model.weights import MODELS
+
+    if not (MODELS / "default" / "model.json").is_file():
+        pytest.skip("no shipped default model in this checkout")
+    model = load_model()
+    assert (MODELS / "default" / "model.safetensors").stat().st_size <= 30e6
+    for key in ("seed", "versions", "recipe", "calibration"):
+        assert key in model.metadata
+    from surfsight.model import predict
+
+    z = np.random.default_rng(0).standard_normal((40, 56)) * 1e-7
+    p = predict(model, z, None, 1e-6, passes=2)
+    assert p.classes.shape == (40, 56)
+    sa = p.parameters["Sa"]
+    assert sa["low90"] <= sa["value"] <= sa["high90"]
