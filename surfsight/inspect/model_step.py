@@ -321,10 +321,28 @@ def _from_model(prediction: Any, surface: Surface, name: str) -> Detection:
                      None if probability is None else float(probability), f"surfsight model {name!r}")
 
 
+#: Smallest defect mIoU, measured on fresh simulator samples and recorded with the weights
+#: (``metadata["evaluation"]["height"]["defects"]["miou"]``), for the model's defect masks to be
+#: used in a verdict. Below it the rule-based detector finds the defects and the model still
+#: gives its parameter estimates and instrument class.
+DEFECT_QUALITY_GATE = 0.5
+
+
+def defect_quality(net: Any) -> float | None:
+    """The defect mIoU recorded with a model's weights, or ``None`` when none is recorded."""
+    try:
+        return float(net.metadata["evaluation"]["height"]["defects"]["miou"])
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+
+
 def detect(surface: Surface, *, model: str | None = "default") -> Detection:
     """Run the learnt model ``model`` when it is available, else the rule-based detector.
 
-    ``model=None`` forces the rule-based detector.
+    ``model=None`` forces the rule-based detector. A model whose recorded defect mIoU is below
+    :data:`DEFECT_QUALITY_GATE` (or not recorded) contributes its parameter estimates and
+    instrument class only; the defects then come from the rule-based detector, and the report
+    says so.
     """
     loaded = _load(model) if model else None
     if loaded is None:
@@ -333,7 +351,17 @@ def detect(surface: Surface, *, model: str | None = "default") -> Detection:
     try:
         image = surface.layers.get("intensity")
         prediction = predict(net, heights=surface.heights, image=image, spacing=surface.spacing)
-        return _from_model(prediction, surface, str(model))
+        found = _from_model(prediction, surface, str(model))
+        quality = defect_quality(net)
+        if quality is None or quality < DEFECT_QUALITY_GATE:
+            rules = rule_based_detection(surface)
+            rules.estimates, rules.instrument = found.estimates, found.instrument
+            rules.instrument_probability = found.instrument_probability
+            rules.detector = (f"rule-based height detector for defects (model {model!r} defect mIoU "
+                              f"{'not recorded' if quality is None else f'{quality:.2f}'} is below the "
+                              f"{DEFECT_QUALITY_GATE:.2f} gate); parameter estimates and instrument from the model")
+            return rules
+        return found
     except Exception as exc:  # noqa: BLE001 -- say so in the report and keep inspecting
         found = rule_based_detection(surface)
         found.notes.append(f"the model {model!r} failed on this surface ({type(exc).__name__}: {exc}); "

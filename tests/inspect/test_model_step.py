@@ -32,6 +32,21 @@ def test_the_real_predict_function_through_the_adapter(monkeypatch):
     net = SurfsightModel(ModelConfig(base_channels=4, depth=2, max_channels=8, head_hidden=8, tile=32))
     monkeypatch.setitem(model_step._LOADED, "untrained", (net, predict))
     z = np.random.default_rng(0).normal(0, 1e-7, (64, 64))
+    # no evaluation recorded with these weights: the defects come from the rule-based detector,
+    # the estimates still from the model
+    gated = model_step.detect(Surface(z, 1e-6), model="untrained")
+    assert "below" in gated.detector and "not recorded" in gated.detector, gated.detector
+    assert gated.estimates and set(gated.estimates) <= set(ModelConfig().parameter_names)
+    # a recorded defect mIoU above the gate lets the model's masks decide
+    net.metadata = {**(net.metadata or {}), "evaluation": {"height": {"defects": {"miou": 0.9}}}}
     found = model_step.detect(Surface(z, 1e-6), model="untrained")
     assert found.mask.shape == (64, 64) and found.detector == "surfsight model 'untrained'", found.notes
     assert set(found.estimates) <= set(ModelConfig().parameter_names)
+
+
+def test_shipped_model_records_its_defect_quality():
+    pytest.importorskip("torch")
+    from surfsight.model import load_model
+
+    quality = model_step.defect_quality(load_model("default"))
+    assert quality is not None and 0.0 <= quality <= 1.0
