@@ -118,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
             t, _ = best_of(lambda: parameters(ours, SHARED_FEATURES), 1)
             row["surfsight_features_s"] = t
             row["surfsight_features_cpu_s"] = best_of.last_cpu
+            # the whole default set, feature parameters included (more names than surfalize's)
+            t, _ = best_of(lambda: parameters(ours, DEFAULT_NAMES, on_error="nan"), 1)
+            row["surfsight_whole_s"] = t
+            row["surfsight_whole_cpu_s"] = best_of.last_cpu
 
         if PeerSurface is not None:
             def peer_areal():
@@ -144,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
                 t, _ = best_of(peer_features, 1)
                 row["surfalize_features_s"] = t
                 row["surfalize_features_cpu_s"] = best_of.last_cpu
+                t, _ = best_of(lambda: PeerSurface(z_um, STEP_UM, STEP_UM).roughness_parameters(), 1)
+                row["surfalize_whole_s"] = t
+                row["surfalize_whole_cpu_s"] = best_of.last_cpu
         rows.append(row)
         print(f"  {n} x {n} done", flush=True)
 
@@ -152,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         return None if a is None or b is None else a / b
 
     for row in rows:
-        for what in ("areal", "filters", "features"):
+        for what in ("areal", "filters", "features", "whole"):
             row[f"ratio_{what}"] = ratio(row, what)
 
     header = (f"{'size':>6} | {'areal: ours':>11} {'peer':>8} {'ratio':>6} | {'all areal':>9} | "
@@ -173,10 +180,16 @@ def main(argv: list[str] | None = None) -> int:
               f"{fmt(row['ratio_filters'], 6, '.1f')} | {fmt(row.get('surfsight_features_s'), 14)} "
               f"{fmt(row.get('surfalize_features_s'), 8)} {fmt(row['ratio_features'], 6, '.1f')}")
     print()
+    print("whole set, everything each computes by default (surfsight parameters(DEFAULT_NAMES) vs surfalize "
+          "roughness_parameters()), features included:")
+    for row in rows:
+        print(f"  {row['size']}: ours {fmt(row.get('surfsight_whole_s'), 7)} s, peer "
+              f"{fmt(row.get('surfalize_whole_s'), 7)} s, ratio {fmt(row.get('ratio_whole'), 5, '.1f')}")
+    print()
     print("process CPU time of the same runs (all threads), surfalize / surfsight:")
     for row in rows:
         parts = []
-        for what in ("areal", "filters", "features"):
+        for what in ("areal", "filters", "features", "whole"):
             a, b = row.get(f"surfalize_{what}_cpu_s"), row.get(f"surfsight_{what}_cpu_s")
             if isinstance(a, float) and isinstance(b, float) and b > 0:
                 row[f"cpu_ratio_{what}"] = a / b
