@@ -192,10 +192,11 @@ def _prepare(surface: Surface):
     """Checked heights, heights about the mean plane, validity, count, mean, Sz, incomplete-point mask."""
     z = _check_surface(surface)
     valid = ~np.isnan(z)
-    n_valid = int(valid.sum())
+    n_valid = int(np.count_nonzero(valid))
     if n_valid == 0:
         raise ParameterError("feature parameters: the surface has no valid (non-NaN) point")
-    mean = float(z[valid].mean())
+    # With every point valid, z.ravel() holds the same values in the same order as z[valid] (no copy).
+    mean = float((z.ravel() if n_valid == z.size else z[valid]).mean())
     zc = z - mean  # NaN stays NaN
     sz = float(np.nanmax(zc) - np.nanmin(zc))
     if not sz > 0.0:
@@ -245,15 +246,19 @@ def feature_segmentation(surface: Surface, pruning: float = DEFAULT_PRUNING,
     z, zc, valid, n_valid, mean, sz, edge = _prepare(surface)
     dy, dx = surface.spacing
     workers = _workers(workers, z.size)
-    up, down = _steepest_neighbours(zc, dy, dx, workers=workers)
     threshold = pruning * sz
     min_points = min_area * n_valid
-    jobs = ((-zc, up, "hills"), (zc, down, "dales"))
 
-    def run(job):
-        w, direction, kind = job
-        return _segment_one(w, direction, valid, edge, threshold, min_points, kind, (dy, dx))
+    def run(kind):
+        # Each thread finds its own steepest neighbours (ascent of z for hills, descent for dales):
+        # slightly more arithmetic than one shared pass, but none of it waits for the other thread.
+        if kind == "hills":  # hills: the dales of -z
+            up = _drainage(zc, dy, dx, which="up")[0]
+            return _segment_one(np.negative(zc), up, valid, edge, threshold, min_points, kind, (dy, dx))
+        down = _drainage(zc, dy, dx, which="down")[1]
+        return _segment_one(zc, down, valid, edge, threshold, min_points, kind, (dy, dx))
 
+    jobs = ("hills", "dales")
     if workers > 1:
         with ThreadPoolExecutor(2) as pool:
             hills, dales = pool.map(run, jobs)
@@ -275,7 +280,7 @@ def segment(surface: Surface, kind: str = "hills", pruning: float = DEFAULT_PRUN
     z, zc, valid, n_valid, mean, sz, edge = _prepare(surface)
     dy, dx = surface.spacing
     w = -zc if kind == "hills" else zc
-    down = _steepest_neighbours(w, dy, dx, which="down")[1]
+    down = _drainage(w, dy, dx, which="down")[1]
     return _segment_one(w, down, valid, edge, pruning * sz, min_area * n_valid, kind, (dy, dx))
 
 
@@ -294,27 +299,76 @@ def _steepest_neighbours(z: np.ndarray, dy: float, dx: float, which: str = "both
     becomes a denormal of at most 7 x 5e-324 and is not counted as rising or falling. Work is done in
     blocks of rows that fit in cache.
     """
+    return _steepest(z, dy, dx, which, workers, flat=False)
+
+
+def _drainage(z: np.ndarray, dy: float, dx: float, which: str = "both", workers: int = 1):
+    """Like :func:`_steepest_neighbours`, but for each wanted direction return ``(target, sink)``: the flat
+    index of the steepest neighbour of every point (the point itself where there is none) and the flat
+    mask of such points (sinks and invalid points). Built block by block while the block is in cache."""
+    return _steepest(z, dy, dx, which, workers, flat=True)
+
+
+def _index_type(shape: tuple[int, int]):
+    ny, nx = shape
+    return np.int32 if ny * nx < 2**31 - nx - 2 else np.int64
+
+
+def _steepest(z: np.ndarray, dy: float, dx: float, which: str, workers: int, flat: bool):
     ny, nx = z.shape
     padded = np.full((ny + 2, nx + 2), np.nan)
     padded[1:-1, 1:-1] = z
     want_up = which in ("both", "up")
     want_down = which in ("both", "down")
-    dir_up = np.empty((ny, nx), dtype=np.int8) if want_up else None
-    dir_down = np.empty((ny, nx), dtype=np.int8) if want_down else None
+    index_type = _index_type(z.shape)
+    if flat:
+        out_up = (np.empty(ny * nx, dtype=index_type), np.empty(ny * nx, dtype=bool)) if want_up else None
+        out_down = (np.empty(ny * nx, dtype=index_type), np.empty(ny * nx, dtype=bool)) if want_down else None
+    else:
+        out_up = np.empty((ny, nx), dtype=np.int8) if want_up else None
+        out_down = np.empty((ny, nx), dtype=np.int8) if want_down else None
     factors = [dx / math.hypot(oy * dy, ox * dx) for oy, ox in _OFFSETS]
+    step = np.array([oy * nx + ox for oy, ox in _OFFSETS], dtype=index_type)
     rows_per_block = max(1, (1 << 16) // (nx + 2))
+    base = np.arange(rows_per_block * nx, dtype=index_type) if flat else None
     clear = np.int64(~7)
     tiny = 1e-300  # far below any real slope, far above the tagged zeros
 
+    def store(best: np.ndarray, moves: np.ndarray, k: np.ndarray, out, r0: int, r1: int) -> None:
+        np.bitwise_and(best.view(np.int64), 7, out=k)
+        if not flat:
+            d = k.astype(np.int8)
+            d[~moves] = -1
+            out[r0:r1] = d
+            return
+        target, sink = out
+        t = target[r0 * nx:r1 * nx].reshape(r1 - r0, nx)
+        np.take(step, k, out=t, mode="wrap")  # k is 0..7; "wrap" skips the bounds check
+        np.multiply(t, moves, out=t)  # a point that does not move points at itself
+        t += base[:(r1 - r0) * nx].reshape(r1 - r0, nx)
+        t += index_type(r0 * nx)
+        np.logical_not(moves, out=sink[r0 * nx:r1 * nx].reshape(r1 - r0, nx))
+
     def rows(start: int, stop: int) -> None:
+        # Scratch arrays, allocated once per thread and reused for every block.
+        size = min(rows_per_block, stop - start) * nx
+        slope_all, up_all, down_all = np.empty(size), np.empty(size), np.empty(size)
+        k_all, moves_all = np.empty(size, dtype=np.int64), np.empty(size, dtype=bool)
         for r0 in range(start, stop, rows_per_block):
             r1 = min(stop, r0 + rows_per_block)
             shape = (r1 - r0, nx)
+            m = shape[0] * nx
             centre = padded[1 + r0:1 + r1, 1:-1]
-            slope = np.empty(shape)
+            slope = slope_all[:m].reshape(shape)
             tagged = slope.view(np.int64)
-            best_up = np.zeros(shape)
-            best_down = np.zeros(shape)
+            best_up = up_all[:m].reshape(shape)
+            best_down = down_all[:m].reshape(shape)
+            if want_up:
+                best_up.fill(0.0)
+            if want_down:
+                best_down.fill(0.0)
+            k_block = k_all[:m].reshape(shape)
+            moves = moves_all[:m].reshape(shape)
             for k, (oy, ox) in enumerate(_OFFSETS):
                 np.subtract(padded[1 + r0 + oy:1 + r1 + oy, 1 + ox:nx + 1 + ox], centre, out=slope)
                 if factors[k] != 1.0:
@@ -326,13 +380,11 @@ def _steepest_neighbours(z: np.ndarray, dy: float, dx: float, which: str = "both
                 if want_down:
                     np.fmin(best_down, slope, out=best_down)
             if want_up:
-                d = (best_up.view(np.int64) & 7).astype(np.int8)
-                d[~(best_up > tiny)] = -1
-                dir_up[r0:r1] = d
+                np.greater(best_up, tiny, out=moves)
+                store(best_up, moves, k_block, out_up, r0, r1)
             if want_down:
-                d = (best_down.view(np.int64) & 7).astype(np.int8)
-                d[~(best_down < -tiny)] = -1
-                dir_down[r0:r1] = d
+                np.less(best_down, -tiny, out=moves)
+                store(best_down, moves, k_block, out_down, r0, r1)
 
     if workers > 1 and ny >= 2 * workers:
         bounds = np.linspace(0, ny, workers + 1).astype(int)
@@ -340,37 +392,77 @@ def _steepest_neighbours(z: np.ndarray, dy: float, dx: float, which: str = "both
             list(pool.map(rows, bounds[:-1], bounds[1:]))
     else:
         rows(0, ny)
-    return dir_up, dir_down
+    return out_up, out_down
 
 
 def _basins(direction: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
     """Label every valid point with the sink it drains to (1..n), 0 for invalid points; also return
-    the flat index of one sink point per basin."""
+    the flat index of one sink point per basin. ``direction`` as from :func:`_steepest_neighbours`."""
     ny, nx = direction.shape
-    size = ny * nx
-    index_type = np.int32 if size < 2**31 - nx - 2 else np.int64
+    index_type = _index_type(direction.shape)
     # step[d] is the flat offset to neighbour d; a sink (d = -1, 255 as uint8) points at itself.
     step = np.zeros(256, dtype=index_type)
     step[:len(_OFFSETS)] = [oy * nx + ox for oy, ox in _OFFSETS]
-    target = np.arange(size, dtype=index_type)
+    target = np.arange(ny * nx, dtype=index_type)
     target += step[direction.ravel().view(np.uint8)]
-    stops = (direction < 0).ravel()  # sinks and invalid points point at themselves
-    seeds, n = ndimage.label(valid & (direction < 0), structure=_EIGHT)
-    # Pointer jumping: target <- target[target] until every point points at its sink. The first rounds
-    # run on the whole array; then only on the points not yet resolved (a shrinking set).
-    for _ in range(3):
-        target = target[target]
-    active = np.flatnonzero(~stops[target]).astype(index_type)
+    return _resolve_basins(target, (direction < 0).ravel(), valid)
+
+
+def _seeds(stops: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
+    """Basin seeds: the 8-connected groups of valid sinks, numbered 1..n in raster order of their first
+    point (as :func:`scipy.ndimage.label` numbers them), as a flat int32 array (0 elsewhere); also the
+    flat index of the last point of each group (its pit)."""
+    ny, nx = valid.shape
+    size = ny * nx
+    sinks = stops & valid.ravel()
+    at = np.flatnonzero(sinks)
+    # Usually no two sinks touch: then every sink is a group of its own and the labelling is direct.
+    # (A false alarm at a row end only sends us to the general path.)
+    touching = False
+    for k in (1, nx - 1, nx, nx + 1):
+        near = at + k
+        near = near[near < size]
+        if sinks[near].any():
+            touching = True
+            break
+    if not touching:
+        flat_seeds = np.zeros(size, dtype=np.int32)
+        flat_seeds[at] = np.arange(1, at.size + 1, dtype=np.int32)
+        return flat_seeds, int(at.size), at.astype(np.int64)
+    seeds, n = ndimage.label(sinks.reshape(ny, nx), structure=_EIGHT)
+    flat_seeds = seeds.ravel()
+    # One point of each basin's sink group (all points of a group share one height): its pit.
+    pit_at = np.empty(n, dtype=np.int64)
+    pit_at[flat_seeds[at] - 1] = at
+    return flat_seeds, n, pit_at
+
+
+def _resolve_basins(target: np.ndarray, stops: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
+    """:func:`_basins` from the flat steepest-neighbour index ``target`` (a point with none points at
+    itself) and the mask ``stops`` of such points. ``target`` is overwritten."""
+    ny, nx = valid.shape
+    flat_seeds, n, pit_at = _seeds(stops, valid)
+    # Pointer jumping: target <- target[target] until every point points at its sink. Whole-array
+    # passes (cheap, contiguous) while many points are unresolved; then only the unresolved ones.
+    # (np.take into a spare buffer; mode="wrap" skips the bounds check, every index is in range.)
+    spare = np.empty_like(target)
+    for _ in range(2):
+        np.take(target, target, out=spare, mode="wrap")
+        target, spare = spare, target
+    sample = max(1, target.size // 4096)  # the share still open is estimated on a sample
+    while True:
+        np.take(target, target, out=spare, mode="wrap")
+        target, spare = spare, target
+        if not 8 * np.count_nonzero(~stops[target[::sample]]) > target[::sample].size:
+            break
+    active = np.flatnonzero(~stops[target]).astype(target.dtype, copy=False)
     while active.size:
         hop = target[target[active]]
         target[active] = hop
         active = active[~stops[hop]]
-    flat_seeds = seeds.ravel()
-    labels = flat_seeds[target].reshape(ny, nx).astype(np.int32, copy=False)
-    # One point of each basin's sink group (all points of a group share one height): its pit.
-    at = np.flatnonzero(flat_seeds)
-    pit_at = np.empty(n, dtype=np.int64)
-    pit_at[flat_seeds[at] - 1] = at
+    # The labels go into the spare buffer where it has their type (fresh large arrays cost page zeroing).
+    out = spare if spare.dtype == flat_seeds.dtype == np.int32 else None
+    labels = np.take(flat_seeds, target, out=out, mode="wrap").reshape(ny, nx).astype(np.int32, copy=False)
     return labels, n, pit_at
 
 
@@ -387,20 +479,23 @@ def _boundary_pairs(labels: np.ndarray, w: np.ndarray, any_invalid: bool):
     for oy, ox in _PAIR_OFFSETS:
         k = oy * nx + ox
         # Pairs (p, p + k) on the flattened grid; drop those that wrap around a row end.
-        first = np.flatnonzero(flat[:-k] != flat[k:])
+        differ = flat[:-k] != flat[k:]
         if ox == 1:
-            first = first[first % nx != nx - 1]
+            differ[nx - 1::nx] = False  # p in the last column
         elif ox == -1:
-            first = first[first % nx != 0]
+            differ[0::nx] = False  # p in the first column
+        first = np.flatnonzero(differ)
         second = first + k
-        la = flat[first]
-        lb = flat[second]
+        la = np.take(flat, first, mode="wrap")  # mode="wrap": no bounds check (all in range)
+        lb = np.take(flat, second, mode="wrap")
         if any_invalid:
             keep = (la > 0) & (lb > 0)
             first, second, la, lb = first[keep], second[keep], la[keep], lb[keep]
         la_parts.append(la)
         lb_parts.append(lb)
-        pour_parts.append(np.maximum(flat_w[first], flat_w[second]))
+        pour = np.take(flat_w, first, mode="wrap")
+        np.maximum(pour, np.take(flat_w, second, mode="wrap"), out=pour)
+        pour_parts.append(pour)
     return np.concatenate(la_parts), np.concatenate(lb_parts), np.concatenate(pour_parts)
 
 
@@ -409,8 +504,18 @@ def _unique_pairs(a: np.ndarray, b: np.ndarray, pour: np.ndarray, n: int):
     low = np.minimum(a, b)
     high = np.maximum(a, b)
     key = low * np.int64(n) + high
-    order = np.argsort(key)
-    key = key[order]
+    # Sort by key; the position rides along in the low bits of one int64 (a plain sort is several
+    # times faster than argsort). Ties come out in a different order, which the minimum ignores.
+    position_bits = max(1, int(key.size - 1).bit_length())
+    if position_bits + int(n * n).bit_length() <= 62:
+        packed = key << position_bits
+        packed |= np.arange(key.size, dtype=np.int64)
+        packed.sort()
+        order = packed & ((1 << position_bits) - 1)
+        key = packed >> position_bits
+    else:
+        order = np.argsort(key)
+        key = key[order]
     start = np.empty(key.size, dtype=bool)
     start[:1] = True
     np.not_equal(key[1:], key[:-1], out=start[1:])
@@ -496,11 +601,12 @@ def _incomplete_mask(valid: np.ndarray) -> np.ndarray:
     return near_invalid & valid
 
 
-def _segment_one(w: np.ndarray, down: np.ndarray, valid: np.ndarray, edge: np.ndarray | None,
+def _segment_one(w: np.ndarray, down: tuple[np.ndarray, np.ndarray], valid: np.ndarray, edge: np.ndarray | None,
                  threshold: float, min_points: float, kind: str, spacing: tuple[float, float]) -> Motifs:
-    """Dales of ``w`` (``w = z`` for dales, ``w = -z`` for hills), pruned; heights reported in z."""
+    """Dales of ``w`` (``w = z`` for dales, ``w = -z`` for hills), pruned; heights reported in z.
+    ``down`` is the ``(target, sink)`` pair of :func:`_drainage` for ``w`` (consumed)."""
     ny, nx = w.shape
-    basin_labels, n, pit_at = _basins(down, valid)
+    basin_labels, n, pit_at = _resolve_basins(down[0], down[1], valid)
     flat_labels = basin_labels.ravel()
     pit = w.ravel()[pit_at]
     a, b, pour = _boundary_pairs(basin_labels, w, edge is not None)
@@ -523,7 +629,7 @@ def _segment_one(w: np.ndarray, down: np.ndarray, valid: np.ndarray, edge: np.nd
     # Index 0 (invalid points) and motifs without saddle get -inf, i.e. nothing.
     plane = np.full(m + 1, -np.inf)
     plane[1:] = np.where(np.isfinite(lowest), lowest, -np.inf)
-    below = plane[labels]
+    below = np.take(plane, labels, mode="wrap")  # mode="wrap": no bounds check (all in range)
     below -= w
     np.maximum(below, 0.0, out=below)
     flat_labels_final = labels.ravel()
@@ -545,6 +651,8 @@ def _segment_one(w: np.ndarray, down: np.ndarray, valid: np.ndarray, edge: np.nd
     if edge is not None:
         inside &= ~edge.ravel()[merger.pit_at]
     sign = -1.0 if kind == "hills" else 1.0
-    return Motifs(kind=kind, labels=labels.astype(np.int32), extrema=extrema, heights=sign * merger.pit,
+    # The final int32 labels reuse the basin-label buffer, no longer needed.
+    np.copyto(basin_labels, labels, casting="unsafe")
+    return Motifs(kind=kind, labels=basin_labels, extrema=extrema, heights=sign * merger.pit,
                   saddles=sign * saddle_w, areas=counts * cell, volumes=volumes, complete=complete,
                   extremum_valid=inside, threshold=threshold, spacing=spacing)

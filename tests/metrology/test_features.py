@@ -513,3 +513,66 @@ def test_real_scan_with_invalid_points(topo):
     # Significant features are few and coarse next to the raw count of local maxima.
     assert fs.hills.count < Spd(levelled, pruning=0.0) * fs.valid_area / 10
     assert params["S10z"] <= float(np.nanmax(levelled.heights) - np.nanmin(levelled.heights))
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), rows=st.integers(3, 16), cols=st.integers(3, 16),
+       share=st.floats(0.0, 0.5), nan_share=st.floats(0.0, 0.3))
+def test_seeds_match_scipy_labelling_of_the_sinks(seed, rows, cols, share, nan_share):
+    # The fast path (no two sinks touch) and the general path must both number the 8-connected
+    # groups of valid sinks as ndimage.label does, with the last point of each group as its pit.
+    rng = np.random.default_rng(seed)
+    stops = rng.random((rows, cols)) < share
+    valid = rng.random((rows, cols)) >= nan_share
+    stops |= ~valid  # invalid points point at themselves
+    flat_seeds, n, pit_at = seg_module._seeds(stops.ravel(), valid)
+    expected, count = ndimage.label(stops & valid, structure=np.ones((3, 3), bool))
+    assert n == count
+    assert np.array_equal(flat_seeds.reshape(rows, cols), expected)
+    for label in range(1, n + 1):
+        assert pit_at[label - 1] == np.flatnonzero(expected.ravel() == label).max()
+
+
+def test_seeds_of_sinks_on_both_sides_of_a_row_end():
+    valid = np.ones((4, 5), bool)
+    stops = np.zeros((4, 5), bool)
+    stops[0, 4] = stops[1, 0] = stops[3, 2] = True  # (0, 4) and (1, 0): flat neighbours, not grid neighbours
+    flat_seeds, n, pit_at = seg_module._seeds(stops.ravel(), valid)
+    assert n == 3
+    assert pit_at.tolist() == [4, 5, 17]
+    assert flat_seeds[[4, 5, 17]].tolist() == [1, 2, 3]
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), pairs=st.integers(1, 60), n=st.sampled_from([7, 40, 2**31]))
+def test_unique_pairs_keep_the_lowest_pass_of_each_pair(seed, pairs, n):
+    # n = 2**31 takes the argsort path (keys too wide to pack with their position).
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, min(n, 9), pairs)
+    b = (a + rng.integers(1, 4, pairs)) % min(n, 9)
+    keep = a != b
+    a, b = a[keep], b[keep]
+    if a.size == 0:
+        return
+    pour = rng.integers(0, 5, a.size).astype(float)
+    low, high, lowest = seg_module._unique_pairs(a, b, pour, n)
+    expected = {}
+    for x, y, p in zip(a.tolist(), b.tolist(), pour.tolist()):
+        key = (min(x, y), max(x, y))
+        expected[key] = min(p, expected.get(key, math.inf))
+    assert list(zip(low.tolist(), high.tolist())) == sorted(expected)
+    assert lowest.tolist() == [expected[k] for k in sorted(expected)]
+
+
+def test_drainage_matches_the_steepest_neighbours():
+    rng = np.random.default_rng(5)
+    z = rng.standard_normal((9, 11))
+    z[3, 4] = np.nan
+    dy, dx = 1.0, 1.7
+    up, down = seg_module._steepest_neighbours(z, dy, dx)
+    for direction, (target, sink) in zip((up, down), seg_module._drainage(z, dy, dx)):
+        offsets = np.array([oy * 11 + ox for oy, ox in seg_module._OFFSETS])
+        flat = direction.ravel()
+        expected = np.arange(z.size) + np.where(flat >= 0, offsets[flat], 0)
+        assert np.array_equal(target, expected)
+        assert np.array_equal(sink, flat < 0)
