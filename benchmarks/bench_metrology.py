@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             row["surfsight_features_s"] = t
             row["surfsight_features_cpu_s"] = best_of.last_cpu
             # the whole default set, feature parameters included (more names than surfalize's)
-            t, _ = best_of(lambda: parameters(ours, DEFAULT_NAMES, on_error="nan"), 1)
+            t, _ = best_of(lambda: parameters(ours, DEFAULT_NAMES, on_error="nan"), args.repeat)
             row["surfsight_whole_s"] = t
             row["surfsight_whole_cpu_s"] = best_of.last_cpu
 
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
                 t, _ = best_of(peer_features, 1)
                 row["surfalize_features_s"] = t
                 row["surfalize_features_cpu_s"] = best_of.last_cpu
-                t, _ = best_of(lambda: PeerSurface(z_um, STEP_UM, STEP_UM).roughness_parameters(), 1)
+                t, _ = best_of(lambda: PeerSurface(z_um, STEP_UM, STEP_UM).roughness_parameters(), args.repeat)
                 row["surfalize_whole_s"] = t
                 row["surfalize_whole_cpu_s"] = best_of.last_cpu
         rows.append(row)

@@ -143,3 +143,27 @@ def test_package_namespace_has_no_clashes():
     # the areal material ratio curve takes a Surface; the profile ones have their own names
     assert metrology.material_ratio_curve is metrology.material_ratio.material_ratio_curve
     assert metrology.profile_material_ratio_curve is metrology.profile.profile_material_ratio_curve
+
+
+def test_overlapped_feature_segmentation_gives_the_same_values():
+    """On large surfaces the feature segmentation runs in a background thread; the values and
+    their order must not depend on it."""
+    import numpy as np
+
+    from surfsight import Surface
+    from surfsight.metrology import DEFAULT_NAMES, areal, parameters
+
+    rng = np.random.default_rng(3)
+    z = rng.standard_normal((300, 300)).cumsum(axis=0).cumsum(axis=1) * 1e-9
+    z[40:60, 100:130] = np.nan
+    s = Surface(z, 1e-6)
+    names = ["Spd", *[n for n in DEFAULT_NAMES if n != "Spd"]]
+    overlapped = parameters(s, names, on_error="nan")
+    saved = areal._OVERLAP_MIN_POINTS
+    areal._OVERLAP_MIN_POINTS = 10**12
+    try:
+        serial = parameters(s, names, on_error="nan")
+    finally:
+        areal._OVERLAP_MIN_POINTS = saved
+    assert list(overlapped) == names == list(serial)
+    np.testing.assert_array_equal(np.array(list(overlapped.values())), np.array(list(serial.values())))
