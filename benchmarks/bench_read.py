@@ -42,7 +42,7 @@ def main() -> None:
     files += sorted(topo.glob("surfcom_stylus_profiles/GrupoI/EspeI/3.tx*"))[:2]
     peer = peer_reader()
     rows = []
-    print(f"{'file':60s} {'surfsight ms':>13s} {'SurfaceTopography ms':>21s} {'ratio':>7s}")
+    print(f"{'file':80s} {'surfsight ms':>13s} {'SurfaceTopography ms':>21s} {'ratio':>7s}")
     for path in files:
         rel = str(path.relative_to(topo))
         try:
@@ -61,7 +61,7 @@ def main() -> None:
         ratio = theirs / ours if (ours and theirs) else None
         rows.append({"file": rel, "surfsight_s": ours, "surfacetopography_s": theirs, "ratio": ratio, "note": note})
         fmt = lambda t: f"{t * 1e3:13.2f}" if t else f"{'-':>13s}"  # noqa: E731
-        print(f"{rel[:60]:60s} {fmt(ours)} {fmt(theirs):>21s} {f'{ratio:7.2f}' if ratio else '      -'}")
+        print(f"{rel[:80]:80s} {fmt(ours)} {fmt(theirs):>21s} {f'{ratio:7.2f}' if ratio else '      -'}")
     both = [r for r in rows if r["ratio"]]
     if both:
         import statistics
