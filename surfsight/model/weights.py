@@ -65,18 +65,25 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def read_description(path: Path, expected_format: str, what: str = "model description") -> dict[str, Any]:
+    """The JSON beside a safetensors file, checked to be of ``expected_format``."""
+    try:
+        doc = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read the {what} ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("format") != expected_format:
+        found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+        raise InputError(f"{path}: format is {found!r}, expected {expected_format!r}")
+    return doc
+
+
 def load_model(path_or_name: str | os.PathLike = "default") -> SurfsightModel:
     """A saved model in eval mode on the CPU (``model.config``, ``model.metadata`` filled)."""
     from safetensors.torch import load_file
 
     folder = resolve(path_or_name)
     meta_path, weights = folder / "model.json", folder / "model.safetensors"
-    try:
-        doc = json.loads(meta_path.read_text())
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{meta_path}: cannot read the model description ({exc})") from None
-    if doc.get("format") != FORMAT:
-        raise InputError(f"{meta_path}: format is {doc.get('format')!r}, expected {FORMAT!r}")
+    doc = read_description(meta_path, FORMAT)
     if not weights.is_file():
         raise InputError(f"{weights}: weights file missing")
     model = SurfsightModel(ModelConfig.from_dict(doc["config"]), doc.get("metadata", {}))

@@ -120,13 +120,10 @@ def load(directory: str | os.PathLike, device: str = "cpu") -> AnomalyModel:
     from safetensors.torch import load_file
 
     folder = Path(directory)
+    from ..model.weights import read_description
+
     meta = folder / "anomaly.json"
-    try:
-        doc = json.loads(meta.read_text())
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{meta}: cannot read the anomaly model description ({exc})") from None
-    if doc.get("format") != FORMAT:
-        raise InputError(f"{meta}: format is {doc.get('format')!r}, expected {FORMAT!r}")
+    doc = read_description(meta, FORMAT, "anomaly model description")
     try:
         tensors = load_file(str(folder / "anomaly.safetensors"), device="cpu")
     except Exception as exc:  # safetensors raises its own error types
