@@ -6,8 +6,13 @@
 #
 #   device run, carry [.whl, .gpu_data]:  OUT=$OUT bash scripts/device_run.sh
 #
-# .whl holds the wheels the GPU image lacks (defusedxml, pydantic); .gpu_data/defects holds a copy
-# of ../shared/data/defects/magnetic_tile (never committed; .git/info/exclude ignores both).
+# .whl holds the wheels the GPU image (Python 3.12) lacks; .gpu_data/defects holds a copy of
+# ../shared/data/defects/magnetic_tile. Neither is committed; make both here first:
+#   printf '/.whl/\n/.gpu_data/\n' >> .git/info/exclude
+#   python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+#       --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .whl \
+#       defusedxml==0.7.1 pydantic==2.14.4 pydantic-core==2.50.5 annotated-types==0.8.0 typing-inspection==0.4.5
+#   mkdir -p .gpu_data/defects && cp -r ../shared/data/defects/magnetic_tile .gpu_data/defects/
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:?set OUT}
