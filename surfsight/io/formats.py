@@ -70,13 +70,14 @@ class FileFormat:
     sniff: Callable[[bytes, Path], bool] | None = None
     channels: Callable[[Path], list[str]] | None = None
 
-    def matches_magic(self, head: bytes) -> bool:
-        if self.magic:
-            start = self.magic_offset
-            if not any(head[start:start + len(m)] == m for m in self.magic):
-                return False
-            return self.sniff is None or bool(self.sniff(head, None))
-        return False
+    def matches_magic(self, head: bytes, path: Path | None = None) -> bool:
+        """True when the file starts with one of the magic strings (and passes ``sniff``, if any)."""
+        if not self.magic:
+            return False
+        start = self.magic_offset
+        if not any(head[start:start + len(m)] == m for m in self.magic):
+            return False
+        return self.sniff is None or bool(self.sniff(head, path))
 
     def matches_suffix(self, path: Path) -> bool:
         name = path.name.lower()
@@ -129,7 +130,7 @@ def detect(path: Path | str, *, for_writing: bool = False) -> FileFormat:
     head = read_head(path)
     readable = [f for f in formats if f.read is not None]
     for fmt in readable:
-        if fmt.magic and _magic(fmt, head, path):
+        if fmt.matches_magic(head, path):
             return fmt
     for fmt in readable:
         if not fmt.magic and fmt.sniff is not None and fmt.matches_suffix(path) and fmt.sniff(head, path):
@@ -143,9 +144,3 @@ def detect(path: Path | str, *, for_writing: bool = False) -> FileFormat:
     raise UnsupportedFormatError(path, f"unrecognised file format (starts with {head[:16]!r}); "
                                        "see `surfsight formats` for what surfsight reads")
 
-
-def _magic(fmt: FileFormat, head: bytes, path: Path) -> bool:
-    start = fmt.magic_offset
-    if not any(head[start:start + len(m)] == m for m in fmt.magic):
-        return False
-    return fmt.sniff is None or bool(fmt.sniff(head, path))
