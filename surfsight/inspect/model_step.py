@@ -107,7 +107,7 @@ def _reference_surface(z: np.ndarray, weight: np.ndarray, sigma_px: float) -> np
     return ndimage.map_coordinates(small, np.meshgrid(yi, xi, indexing="ij"), order=1, mode="nearest")
 
 
-def _robust_sigma(values: np.ndarray) -> float:
+def robust_sigma(values: np.ndarray) -> float:
     """1.4826 x median absolute deviation: the standard deviation of the texture, not the defects."""
     deviation = np.abs(values - np.median(values))
     sigma = 1.4826 * float(np.median(deviation))
@@ -143,14 +143,14 @@ def rule_based_detection(surface: Surface, *, k_seed: float = 6.5, k_grow: float
     weight = valid.astype(float)
     reference = _reference_surface(z, weight, sigma_px)
     residual = np.where(valid, z - reference, 0.0)
-    s = _robust_sigma(residual[valid])
+    s = robust_sigma(residual[valid])
     if not s > 0:
         return Detection(mask, notes=["flat surface: no texture to compare defects with"])
     # second pass: leave the candidates out of the reference
     weight = (valid & (np.abs(residual) <= k_grow * s)).astype(float)
     reference = _reference_surface(z, weight, sigma_px)
     residual = np.where(valid, z - reference, 0.0)
-    s = _robust_sigma(residual[valid & (weight > 0)])
+    s = robust_sigma(residual[valid & (weight > 0)])
     structure = np.ones((3, 3), dtype=bool)
     placed: list[PlacedDefect] = []
     for sign in (-1.0, 1.0):
@@ -297,7 +297,7 @@ def _from_model(prediction: Any, surface: Surface, name: str) -> Detection:
             kind = KINDS[code - 1] if 1 <= code <= len(KINDS) else "defect"
             placed.append(PlacedDefect(kind, footprint, 0.0, {}))
         records = measure_defects(reference, np.where(valid, z, reference), placed, surface.spacing)
-        u_depth = _robust_sigma((z - reference)[valid & ~mask]) if (valid & ~mask).any() else 0.0
+        u_depth = robust_sigma((z - reference)[valid & ~mask]) if (valid & ~mask).any() else 0.0
         dy, dx = surface.spacing
         for record, p in zip(records, placed):
             yy, xx = np.nonzero(p.footprint)

@@ -47,7 +47,7 @@ from scipy import ndimage
 
 from ..errors import SurfsightError
 from ..surface import Surface
-from .model_step import Detection, detect
+from .model_step import Detection, detect, robust_sigma
 from .results import OK, error_row, new_row
 
 __all__ = ["DISPLAY_PARAMETERS", "Prepared", "Inspection", "prepare", "measure", "measured_parameters",
@@ -93,11 +93,7 @@ def _remove_spikes(surface: Surface, k: float = 10.0) -> tuple[Surface, int]:
         return surface, 0
     filled = np.where(valid, z, np.nanmedian(z))
     r = np.where(valid, z - ndimage.median_filter(filled, size=3, mode="nearest"), 0.0)
-    rv = r[valid]
-    deviation = np.abs(rv - np.median(rv))
-    sigma = 1.4826 * float(np.median(deviation))
-    if not sigma > 0:  # quantised heights: most residuals are exactly 0; use the mean absolute deviation
-        sigma = 1.2533 * float(deviation.mean())
+    sigma = robust_sigma(r[valid])
     if not sigma > 0:
         return surface, 0
     kernel = np.ones((3, 3), dtype=np.int8)
