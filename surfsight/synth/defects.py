@@ -35,6 +35,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
+from .texture import grid_coordinates
 
 KINDS = ("scratch", "dent", "pit", "crack", "inclusion")
 
@@ -73,10 +74,6 @@ class PlacedDefect:
     footprint: np.ndarray
     root_radius_m: float
     nominal: dict[str, Any]
-
-
-def _coords(shape, spacing):
-    return np.arange(shape[0])[:, None] * spacing[0], np.arange(shape[1])[None, :] * spacing[1]
 
 
 def _window(center, reach, shape, spacing):
@@ -221,7 +218,7 @@ def dent(z, rng, spacing, *, depth, width, shape="spherical", rim=0.2, center=No
     a = width / 2
     cy, cx = center or _center(rng, z.shape, spacing, 1.6 * a)
     rs, cs = _window((cy, cx), 1.8 * a, z.shape, spacing)
-    y, x = _coords(z.shape, spacing)
+    y, x = grid_coordinates(z.shape, spacing)
     r = np.sqrt((y[rs] - cy) ** 2 + (x[:, cs] - cx) ** 2)
     if shape == "spherical":
         radius = (a ** 2 + depth ** 2) / (2 * depth)  # sphere through the rim circle and the bottom
@@ -252,7 +249,7 @@ def pit(z, rng, spacing, *, depth, width, cluster=1):
     together, the first (largest) ``depth`` deep."""
     cut = np.zeros(z.shape)
     cy0, cx0 = _center(rng, z.shape, spacing, width * (1 + 0.8 * (cluster > 1)))
-    y, x = _coords(z.shape, spacing)
+    y, x = grid_coordinates(z.shape, spacing)
     for k in range(int(cluster)):
         a = width / 2 * (1 if k == 0 else rng.uniform(0.4, 0.8))
         h = depth * (1 if k == 0 else rng.uniform(0.4, 0.9))
@@ -278,7 +275,7 @@ def inclusion(z, rng, spacing, *, depth, width, protrusion=None):
     protrusion = depth * 0.5 if protrusion is None else protrusion
     cy, cx = _center(rng, z.shape, spacing, 1.5 * a)
     rs, cs = _window((cy, cx), 1.5 * a, z.shape, spacing)
-    y, x = _coords(z.shape, spacing)
+    y, x = grid_coordinates(z.shape, spacing)
     r = np.sqrt((y[rs] - cy) ** 2 + (x[:, cs] - cx) ** 2)
     window = z[rs, cs]
     body = r < a

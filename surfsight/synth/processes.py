@@ -24,7 +24,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import InputError
-from .texture import fractal_field, gaussian_field, texture
+from .texture import fractal_field, gaussian_field, grid_coordinates, texture
 
 Params = dict[str, float]
 
@@ -63,11 +63,6 @@ def _scaled(z: np.ndarray, Sq: float) -> np.ndarray:
     return z if std == 0 else z * (Sq / std)
 
 
-def _coords(shape: tuple[int, int], spacing: tuple[float, float]):
-    y = np.arange(shape[0])[:, None] * spacing[0]
-    x = np.arange(shape[1])[None, :] * spacing[1]
-    return y, x
-
 
 def _cusp(u: np.ndarray, feed: float, radius: float) -> np.ndarray:
     """Feed-mark profile of a round tool: parabolic cusps of period ``feed``, height
@@ -92,7 +87,7 @@ def _ground(rng, shape, spacing, p):
 def _polished(rng, shape, spacing, p):
     z = _random_abrasive(rng, shape, spacing, p, acf="gaussian")
     # a few faint polishing scratches (random straight lines, Gaussian cross-section)
-    y, x = _coords(shape, spacing)
+    y, x = grid_coordinates(shape, spacing)
     for _ in range(int(p["scratches"])):
         angle = rng.uniform(0, np.pi)
         offset = rng.uniform(0, shape[0] * spacing[0])
@@ -105,7 +100,7 @@ def _polished(rng, shape, spacing, p):
 # --- machining with a defined tool edge -----------------------------------------------------------------------
 
 def _turned(rng, shape, spacing, p):
-    y, x = _coords(shape, spacing)
+    y, x = grid_coordinates(shape, spacing)
     u = x + rng.uniform(0, p["feed"]) + p["feed_jitter"] * p["feed"] * np.sin(2 * np.pi * y / (shape[0] * spacing[0]))
     z = _cusp(u, p["feed"], p["nose_radius"]) + 0 * y
     noise = gaussian_field(shape, spacing, rng, acf="exponential", Sal=p["noise_Sal"], Str=0.3, lay=np.pi / 2)
@@ -113,7 +108,7 @@ def _turned(rng, shape, spacing, p):
 
 
 def _milled(rng, shape, spacing, p):
-    y, x = _coords(shape, spacing)
+    y, x = grid_coordinates(shape, spacing)
     yc = rng.uniform(-0.5, 1.5) * shape[0] * spacing[0]
     radius = p["cutter_radius"]
     arc = radius - np.sqrt(np.maximum(radius ** 2 - (y - yc) ** 2, 0.0))
@@ -127,7 +122,7 @@ def _milled(rng, shape, spacing, p):
 
 def _honed(rng, shape, spacing, p):
     z = _scaled(gaussian_field(shape, spacing, rng, acf="gaussian", Sal=p["plateau_Sal"], Str=1.0), p["plateau_Sq"])
-    y, x = _coords(shape, spacing)
+    y, x = grid_coordinates(shape, spacing)
     area = shape[0] * spacing[0] * shape[1] * spacing[1]
     count = max(1, int(p["groove_density"] * area))
     half = p["hatch_angle"] / 2
@@ -145,7 +140,7 @@ def _honed(rng, shape, spacing, p):
 
 def _dimpled(rng, shape, spacing, p, *, rims: bool):
     """Overlapping spherical dimples (shot peening) or craters with raised rims (EDM)."""
-    y, x = _coords(shape, spacing)
+    y, x = grid_coordinates(shape, spacing)
     height, width = shape[0] * spacing[0], shape[1] * spacing[1]
     mean_radius = p["radius"]
     count = max(1, int(p["coverage"] * height * width / (np.pi * mean_radius ** 2)))
@@ -175,7 +170,7 @@ def _dimpled(rng, shape, spacing, p, *, rims: bool):
 # --- additive manufacturing -----------------------------------------------------------------------------------
 
 def _additive(rng, shape, spacing, p):
-    y, x = _coords(shape, spacing)
+    y, x = grid_coordinates(shape, spacing)
     layers = p["layer_amplitude"] * np.abs(np.sin(np.pi * (y + rng.uniform(0, p["layer_thickness"])) / p["layer_thickness"]))
     waviness = p["waviness_Sq"] * fractal_field(shape, spacing, rng, hurst=0.8, rolloff=p["layer_thickness"] * 4)
     z = layers + waviness + 0 * x

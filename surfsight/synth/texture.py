@@ -47,6 +47,11 @@ from ..surface import Surface
 ACF_THRESHOLD = 0.2
 
 
+def grid_coordinates(shape: tuple[int, int], spacing: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """``(y, x)`` in metres as broadcastable column and row vectors for a ``(rows, cols)`` grid."""
+    return np.arange(shape[0])[:, None] * spacing[0], np.arange(shape[1])[None, :] * spacing[1]
+
+
 def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
