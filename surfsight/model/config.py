@@ -38,7 +38,7 @@ class ModelConfig:
     """Architecture and vocabularies of a :class:`~surfsight.model.network.SurfsightModel`."""
 
     in_channels: int = 5              # levelled heights, height detail, validity, image, image presence
-    scale_features: int = 11          # global scale features passed next to the normalised input
+    scale_features: int = 24          # global scale features passed next to the normalised input (data.N_SCALE)
     base_channels: int = 16
     depth: int = 4                    # encoder levels (depth - 1 down-samplings by 2)
     max_channels: int = 128

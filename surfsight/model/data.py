@@ -19,7 +19,9 @@ Scale features: 0 ln(r / 1 um) / 3, 1 ln(spacing / 1 um), 2 ln(detail RMS / r) /
 3 heights present, 4 image present, 5 10 x share of invalid points, and moments of the measured
 levelled heights (what a metrology engine would report, which the network learns to correct
 for noise, tip, dropouts and defects): 6 Sa / r, 7 Ssk / 3, 8 ln(Sku) / 3, 9 ln(Sz / r) / 3,
-10 ln(Sdq) / 3 (Sdq from first differences).
+10 ln(Sdq) / 3 (Sdq from first differences); 11-23 the instrument signatures of
+:mod:`surfsight.model.signatures` (noise floor, lateral resolution, spikes, line offsets, robust
+spread). A model trained with fewer features reads the leading ones.
 """
 
 from __future__ import annotations
@@ -32,9 +34,10 @@ import torch
 import torch.nn.functional as F
 
 from .config import ModelConfig, to_target
+from .signatures import N_SIGNATURES, signatures
 
 MICRON = 1e-6
-N_SCALE = 11
+N_SCALE = 11 + N_SIGNATURES
 CLIP = 10.0
 
 
@@ -55,7 +58,7 @@ def _level(h: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
 
 def prepare_batch(heights: torch.Tensor | None, image: torch.Tensor | None, spacing: torch.Tensor,
                   batch: int | None = None, size: tuple[int, int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Network input ``x`` (B, 5, H, W) float32 and scale features (B, 11) from raw data.
+    """Network input ``x`` (B, 5, H, W) float32 and scale features (B, N_SCALE) from raw data.
 
     Parameters
     ----------
@@ -108,6 +111,7 @@ def prepare_batch(heights: torch.Tensor | None, image: torch.Tensor | None, spac
         gy = ((z[:, 1:] - z[:, :-1]) ** 2 * vy).sum(dim=(1, 2)) / vy.sum(dim=(1, 2)).clamp(min=1)
         sdq = torch.sqrt(gx + gy).clamp(min=1e-9) * sigma / spacing
         feats[:, 10] = (torch.log(sdq) / 3).float()
+        feats[:, 11:] = signatures(lev, valid, sigma)
     if image is not None:
         im = image.to(torch.float32)
         m = im.mean(dim=(1, 2), keepdim=True)

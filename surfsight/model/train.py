@@ -20,6 +20,7 @@ A run is described by a YAML file (``configs/*.yaml``)::
       log_every: 20
       checkpoint_every: 200
       workers: 0                   # DataLoader workers building batches
+      head_refit: {epochs: 200, lr: 0.002, batch: 256}   # optional second stage (model.refit)
     calibration: {alpha: 0.1, passes: 16}
 
 Every batch ``k`` is drawn with ``numpy.random.default_rng([seed, k])``, so a resumed run sees
@@ -27,6 +28,10 @@ the same batches as an uninterrupted one. The learning rate warms up linearly, t
 cosine over the run's progress: the share of ``steps`` done, or of ``time_limit_s`` used if that
 is further along (so a run bounded by time still anneals; such a run is not bit-reproducible). Checkpoints (model, task weights, optimiser state) are
 safetensors + JSON, never pickle. On CUDA the forward pass runs under bf16 autocast.
+
+With ``head_refit`` the joint stage is followed by a second one: the trunk frozen, the global
+head retrained on the pooled features of every training sample (:mod:`surfsight.model.refit`).
+Calibration always comes last, on the final weights.
 """
 
 from __future__ import annotations
@@ -343,6 +348,19 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
     steps_done = step + 1 if steps > start else start
     train_seconds = time.perf_counter() - t0
 
+    # second stage: the global head refitted on the pooled features of the whole set
+    head_refit: dict[str, Any] = {}
+    if tr.get("head_refit"):
+        from .refit import refit_head
+
+        hr = tr["head_refit"]
+        modes = [m for m in ("height", "image", "both") if tr["modes"].get(m, 0) > 0]
+        log(f"refitting the global head on {len(rows)} samples x {len(modes)} input modes ...")
+        t_refit = time.perf_counter()
+        head_refit = refit_head(model, rows, modes, epochs=int(hr.get("epochs", 200)), lr=float(hr.get("lr", 2e-3)),
+                                batch=int(hr.get("batch", 256)), seed=seed, device=device, log=log)
+        head_refit["seconds"] = round(time.perf_counter() - t_refit, 1)
+
     # calibration on the held-out set
     model.eval()
     calibration = {}
@@ -359,7 +377,7 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
         "seed": seed, "versions": versions(), "recipe": recipe, "data": source,
         "training": {"steps": steps_done, "seconds": round(train_seconds, 1), "device": str(device),
                      "bf16": bf16, "final_losses": running, "task_weights": loss_fn.weights(),
-                     "parameters": int(sum(p.numel() for p in model.parameters()))},
+                     "parameters": int(sum(p.numel() for p in model.parameters())), "head_refit": head_refit},
         "calibration": calibration or model.metadata.get("calibration", {}),
         "size": config.tile,
     }

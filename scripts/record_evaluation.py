@@ -1,0 +1,61 @@
+"""Evaluate a model on fresh simulator samples and record the result in its model.json.
+
+The inspection pipeline reads ``metadata.evaluation.height.defects.miou`` to decide whether the
+model's defect masks may decide verdicts (``surfsight.inspect.model_step.DEFECT_QUALITY_GATE``),
+and the model card quotes the same numbers; this script is how they get there.
+
+Usage:
+    python scripts/record_evaluation.py MODEL_DIR --n-height 1000 --n-image 300 --seed 987654 \
+        --out-dir runs/eval
+
+Writes ``eval_height.json`` and ``eval_image.json`` into ``--out-dir`` (the same objects
+``surfsight evaluate --json`` prints) and rewrites MODEL_DIR/model.json atomically with
+``metadata.evaluation = {"height": ..., "image": ...}`` (the weights are written back unchanged).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("model", type=Path)
+    ap.add_argument("--n-height", type=int, default=1000)
+    ap.add_argument("--n-image", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=987654)
+    ap.add_argument("--mc", type=int, default=8)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out-dir", type=Path, default=Path("runs/eval"))
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+
+    from surfsight.model import load_model, save_model
+    from surfsight.model.evaluate import evaluate, simulate
+
+    model = load_model(args.model)
+    size = int(model.metadata.get("size", model.config.tile))
+    n = max(args.n_height, args.n_image)
+    rows = simulate(n, args.seed, size, args.mc, args.workers)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    result = {}
+    for mode, count in (("height", args.n_height), ("image", args.n_image)):
+        if count <= 0:
+            continue
+        result[mode] = evaluate(model, seed=args.seed, input=mode, size=size, mc=args.mc, rows=rows[:count])
+        (args.out_dir / f"eval_{mode}.json").write_text(json.dumps(result[mode], indent=1))
+        d = result[mode]
+        print(f"{mode}: n {d['n']}  Sa r2 {d['parameters']['Sa']['r2']:.4f}  "
+              f"u(Sa) r2 {d['measurement_uncertainty']['Sa']['r2']:.3f}  instrument {d['instrument']['accuracy']:.3f} "
+              f"(ece {d['instrument']['ece']:.3f})  mIoU {d['defects']['miou']:.3f}  recall {d['defects']['recall']:.3f}")
+    save_model(model, args.model, {"evaluation": result})
+    print(f"recorded in {args.model / 'model.json'}")
+
+
+if __name__ == "__main__":
+    main()
