@@ -1,8 +1,8 @@
 """Multi-task vs single-task global heads on one trained trunk.
 
-The global head (parameters, measurement uncertainty, instrument) is refitted on the frozen
-trunk of MODEL_DIR four times with the same data, epochs and seed: once with the three tasks
-together, once with each task alone (:func:`surfsight.model.refit.refit_head`). Each variant is
+The global head (parameters, measurement uncertainty, instrument) is re-initialised and
+refitted on the frozen trunk of MODEL_DIR four times with the same data, epochs and seed: once
+with the three tasks together, once with each task alone (:func:`surfsight.model.refit.refit_head`). Each variant is
 calibrated on the same held-out shards and scored on the same fresh samples, so the only
 difference is whether the head's hidden layers are shared between the tasks.
 
@@ -59,7 +59,7 @@ def main() -> None:
     from surfsight.model import load_model
     from surfsight.model.calibration import calibrate
     from surfsight.model.evaluate import evaluate, simulate
-    from surfsight.model.refit import pooled_features, refit_head
+    from surfsight.model.refit import head_modules, pooled_features, refit_head
     from surfsight.model.train import load_shards
 
     base = load_model(args.model)
@@ -73,6 +73,11 @@ def main() -> None:
     results = {}
     for name, tasks in VARIANTS.items():
         model = copy.deepcopy(base)
+        torch.manual_seed(0)  # every variant starts from the same freshly initialised head
+        for module in head_modules(model):
+            for layer in module.modules():
+                if hasattr(layer, "reset_parameters"):
+                    layer.reset_parameters()
         t = time.perf_counter()
         summary = refit_head(model, rows, ["height"], epochs=args.epochs, tasks=tasks, features=feats, seed=0)
         model.metadata["calibration"] = calibrate(model, cal_rows, 0.1, 16, ["height"])
