@@ -47,10 +47,19 @@ def task_losses(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor], p_
     u_target = (batch["uncertainty"] - u_mean) / u_std
     return {
         "segmentation": F.cross_entropy(seg, batch["classes"]) + dice_loss(seg, batch["classes"]),
+        **global_task_losses(out, p_target, u_target, batch["instrument"]),
+        "reconstruction": F.smooth_l1_loss(out["reconstruction"].float(), batch["reconstruction"], beta=0.5),
+    }
+
+
+def global_task_losses(out: dict[str, torch.Tensor], p_target: torch.Tensor, u_target: torch.Tensor,
+                       instrument: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The losses of the global head's tasks, targets already standardised (also used by the
+    head refit of :mod:`surfsight.model.refit`)."""
+    return {
         "parameters": gaussian_nll(out["parameters"].float(), out["parameters_logvar"].float(), p_target),
         "uncertainty": gaussian_nll(out["uncertainty"].float(), out["uncertainty_logvar"].float(), u_target),
-        "instrument": F.cross_entropy(out["instrument"].float(), batch["instrument"]),
-        "reconstruction": F.smooth_l1_loss(out["reconstruction"].float(), batch["reconstruction"], beta=0.5),
+        "instrument": F.cross_entropy(out["instrument"].float(), instrument),
     }
 
 

@@ -21,10 +21,9 @@ import math
 from typing import Any, Callable, Sequence
 
 import torch
-import torch.nn.functional as F
 
 from .data import collate, statistics
-from .losses import gaussian_nll
+from .losses import global_task_losses
 from .network import SurfsightModel
 
 
@@ -59,14 +58,8 @@ def pooled_features(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes
 def _head_loss(model: SurfsightModel, d: dict[str, torch.Tensor], idx: torch.Tensor,
                tasks: Sequence[str]) -> torch.Tensor:
     out = model.head(d["m1"][idx], d["m2"][idx], d["scale"][idx])
-    total = out["parameters"].sum() * 0.0
-    if "parameters" in tasks:
-        total = total + gaussian_nll(out["parameters"], out["parameters_logvar"], d["parameters"][idx])
-    if "uncertainty" in tasks:
-        total = total + gaussian_nll(out["uncertainty"], out["uncertainty_logvar"], d["uncertainty"][idx])
-    if "instrument" in tasks:
-        total = total + F.cross_entropy(out["instrument"], d["instrument"][idx])
-    return total
+    losses = global_task_losses(out, d["parameters"][idx], d["uncertainty"][idx], d["instrument"][idx])
+    return sum(losses[t] for t in tasks)
 
 
 def head_modules(model: SurfsightModel) -> list[torch.nn.Module]:
@@ -100,8 +93,8 @@ def refit_head(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: Seq
     n_val = max(1, int(round(holdout * n)))
     val, fit = order[:n_val], order[n_val:]
     params = [p for m in head_modules(model) for p in m.parameters()]
-    frozen = {id(p) for p in params}
-    others = [p for p in model.parameters() if id(p) not in frozen]
+    trained = {id(p) for p in params}
+    others = [p for p in model.parameters() if id(p) not in trained]
     for p in others:
         p.requires_grad_(False)
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
