@@ -269,45 +269,58 @@ def _raw_moments(family: str, gamma: np.ndarray, delta: np.ndarray, nodes: np.nd
 
 
 def _solve(family: str, Ssk: float, Sku: float, nodes: np.ndarray, weights: np.ndarray | None,
-           start: tuple[float, float] | None = None) -> tuple[float, float, float]:
-    """Damped Gauss-Newton on (gamma, log delta): returns (misfit, gamma, log_delta)."""
+           start: tuple[float, float] | None = None, candidates: int = 5) -> tuple[float, float, float]:
+    """Damped Gauss-Newton on (gamma, log delta): returns (misfit, gamma, log_delta).
+
+    Without ``start``, the refinement starts from the best point of a coarse grid; when it does
+    not converge (misfit above 1e-6), the next best grid points are tried, up to ``candidates``,
+    and the best result is kept: at large ``|gamma|`` the misfit surface is nearly flat and the
+    best grid point can be a dead end far from the solution."""
     def misfit_of(g, ld):
         _, _, s, k = _raw_moments(family, g, np.exp(ld), nodes, weights)
         m = np.hypot(s - Ssk, (k - Sku) / 3)
         return np.where(np.isfinite(m), m, np.inf), s, k
 
-    if start is None:
-        gg, ll = np.meshgrid(np.linspace(-6, 6, 33), np.linspace(-2.5, 2.5, 26))
-        m, _, _ = misfit_of(gg.ravel(), ll.ravel())
-        i = int(np.argmin(m))
-        g, ld = float(gg.ravel()[i]), float(ll.ravel()[i])
-    else:
-        g, ld = start
-    h = 1e-5
-    m0, s0, k0 = (v[0] for v in misfit_of(np.array([g]), np.array([ld])))
-    for _ in range(40):
-        if m0 < 1e-9:
-            break
-        _, s, k = misfit_of(np.array([g + h, g]), np.array([ld, ld + h]))
-        jac = np.array([[(s[0] - s0) / h, (s[1] - s0) / h], [(k[0] - k0) / (3 * h), (k[1] - k0) / (3 * h)]])
-        res = np.array([s0 - Ssk, (k0 - Sku) / 3])
-        try:
-            step = np.linalg.lstsq(jac, -res, rcond=None)[0]
-        except np.linalg.LinAlgError:
-            break
-        if not np.all(np.isfinite(step)):
-            break
-        improved = False
-        for damp in (1.0, 0.5, 0.25, 0.1, 0.03):
-            gn, ln = g + damp * step[0], float(np.clip(ld + damp * step[1], -5.0, 5.0))
-            mn, sn, kn = (v[0] for v in misfit_of(np.array([gn]), np.array([ln])))
-            if mn < m0:
-                g, ld, m0, s0, k0 = gn, ln, mn, sn, kn
-                improved = True
+    def refine(g: float, ld: float) -> tuple[float, float, float]:
+        h = 1e-5
+        m0, s0, k0 = (v[0] for v in misfit_of(np.array([g]), np.array([ld])))
+        for _ in range(40):
+            if m0 < 1e-9:
                 break
-        if not improved:
+            _, s, k = misfit_of(np.array([g + h, g]), np.array([ld, ld + h]))
+            jac = np.array([[(s[0] - s0) / h, (s[1] - s0) / h], [(k[0] - k0) / (3 * h), (k[1] - k0) / (3 * h)]])
+            res = np.array([s0 - Ssk, (k0 - Sku) / 3])
+            try:
+                step = np.linalg.lstsq(jac, -res, rcond=None)[0]
+            except np.linalg.LinAlgError:
+                break
+            if not np.all(np.isfinite(step)):
+                break
+            improved = False
+            for damp in (1.0, 0.5, 0.25, 0.1, 0.03):
+                gn, ln = g + damp * step[0], float(np.clip(ld + damp * step[1], -5.0, 5.0))
+                mn, sn, kn = (v[0] for v in misfit_of(np.array([gn]), np.array([ln])))
+                if mn < m0:
+                    g, ld, m0, s0, k0 = gn, ln, mn, sn, kn
+                    improved = True
+                    break
+            if not improved:
+                break
+        return float(m0), g, ld
+
+    if start is not None:
+        return refine(*start)
+    gg, ll = np.meshgrid(np.linspace(-6, 6, 33), np.linspace(-2.5, 2.5, 26))
+    m, _, _ = misfit_of(gg.ravel(), ll.ravel())
+    best = None
+    for i in np.argsort(m, kind="stable")[:candidates]:
+        sol = refine(float(gg.ravel()[i]), float(ll.ravel()[i]))
+        if best is None or sol[0] < best[0]:
+            best = sol
+        if best[0] < 1e-6:  # converged: further candidates only for a dead end
             break
-    return float(m0), g, ld
+    assert best is not None
+    return best
 
 
 def _build(family: str, gamma: float, log_delta: float, nodes: np.ndarray, weights: np.ndarray | None) -> JohnsonTranslation:
@@ -348,9 +361,6 @@ def sample_translation(Ssk: float, Sku: float, n: int) -> tuple[JohnsonTranslati
     (standardised, ascending)."""
     _check_feasible(Ssk, Sku)
     q = quantiles(n)
-    if abs(Ssk) < 1e-9 and abs(Sku - 3) < 1e-9:
-        values = q / q.std()
-        return JohnsonTranslation("N"), values - values.mean()
     pop = johnson_translation(Ssk, Sku)
     fams = [pop.family, "SB" if pop.family == "SU" else "SU"] if pop.family != "N" else ["SU", "SB"]
     best = None

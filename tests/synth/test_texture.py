@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from surfsight.errors import InputError
@@ -104,6 +104,7 @@ def test_same_seed_same_bytes_and_different_seed_differs():
 
 @settings(max_examples=25, deadline=None)
 @given(st.floats(-2.5, 2.5), st.floats(0.02, 8.0))
+@example(0.0, 2.0)  # the Gaussian target: normal quantiles alone have a sample kurtosis below 3
 def test_quantile_translation_reaches_any_feasible_pair(ssk, excess):
     ssk, sku = round(ssk, 3), round(ssk ** 2 + 1 + excess, 3)
     _, values = sample_translation(ssk, sku, 4096)
@@ -115,6 +116,7 @@ def test_quantile_translation_reaches_any_feasible_pair(ssk, excess):
 
 @settings(max_examples=20, deadline=None)
 @given(st.floats(-2.0, 2.0), st.floats(0.5, 6.0))
+@example(1.703125, 5.0)  # the best grid start (gamma = -6) is a dead end; the solution is at -2.78
 def test_population_johnson_fit_away_from_the_border(ssk, excess):
     sku = ssk ** 2 + 1 + excess
     f = johnson_translation(round(ssk, 3), round(sku, 3))
