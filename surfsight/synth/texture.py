@@ -275,7 +275,8 @@ def _solve(family: str, Ssk: float, Sku: float, nodes: np.ndarray, weights: np.n
     Without ``start``, the refinement starts from the best point of a coarse grid; when it does
     not converge (misfit above 1e-6), the next best grid points are tried, up to ``candidates``,
     and the best result is kept: at large ``|gamma|`` the misfit surface is nearly flat and the
-    best grid point can be a dead end far from the solution."""
+    best grid point can be a dead end far from the solution. ``log delta`` is kept within
+    [-8, 5]: near the feasible border SB needs delta below exp(-5)."""
     def misfit_of(g, ld):
         _, _, s, k = _raw_moments(family, g, np.exp(ld), nodes, weights)
         m = np.hypot(s - Ssk, (k - Sku) / 3)
@@ -298,7 +299,7 @@ def _solve(family: str, Ssk: float, Sku: float, nodes: np.ndarray, weights: np.n
                 break
             improved = False
             for damp in (1.0, 0.5, 0.25, 0.1, 0.03):
-                gn, ln = g + damp * step[0], float(np.clip(ld + damp * step[1], -5.0, 5.0))
+                gn, ln = g + damp * step[0], float(np.clip(ld + damp * step[1], -8.0, 5.0))
                 mn, sn, kn = (v[0] for v in misfit_of(np.array([gn]), np.array([ln])))
                 if mn < m0:
                     g, ld, m0, s0, k0 = gn, ln, mn, sn, kn
