@@ -42,12 +42,17 @@ def dice_loss(logits: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
 def task_losses(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor], p_mean: torch.Tensor,
                 p_std: torch.Tensor, u_mean: torch.Tensor, u_std: torch.Tensor) -> dict[str, torch.Tensor]:
     """The per-task losses of one batch (targets standardised with the given statistics)."""
-    seg = out["segmentation"].float()
     p_target = (batch["parameters"] - p_mean) / p_std
     u_target = (batch["uncertainty"] - u_mean) / u_std
+    return {**dense_task_losses(out, batch), **global_task_losses(out, p_target, u_target, batch["instrument"])}
+
+
+def dense_task_losses(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The losses of the decoder's per-pixel tasks (also used by the decoder refit of
+    :mod:`surfsight.model.dense_refit`)."""
+    seg = out["segmentation"].float()
     return {
         "segmentation": F.cross_entropy(seg, batch["classes"]) + dice_loss(seg, batch["classes"]),
-        **global_task_losses(out, p_target, u_target, batch["instrument"]),
         "reconstruction": F.smooth_l1_loss(out["reconstruction"].float(), batch["reconstruction"], beta=0.5),
     }
 

@@ -21,6 +21,7 @@ A run is described by a YAML file (``configs/*.yaml``)::
       checkpoint_every: 200
       workers: 0                   # DataLoader workers building batches
       head_refit: {epochs: 200, lr: 0.002, batch: 256}   # optional second stage (model.refit)
+      decoder_refit: {steps: 2000, lr: 0.001, batch: 16} # optional: decoder on the frozen encoder (model.dense_refit)
     calibration: {alpha: 0.1, passes: 16}
 
 Every batch ``k`` is drawn with ``numpy.random.default_rng([seed, k])``, so a resumed run sees
@@ -31,6 +32,9 @@ safetensors + JSON, never pickle. On CUDA the forward pass runs under bf16 autoc
 
 With ``head_refit`` the joint stage is followed by a second one: the trunk frozen, the global
 head retrained on the pooled features of every training sample (:mod:`surfsight.model.refit`).
+With ``decoder_refit`` the decoder and dense heads are retrained on the frozen encoder
+(:mod:`surfsight.model.dense_refit`); the two refits touch disjoint weights and read only the
+encoder, so their order does not matter.
 Calibration always comes last, on the final weights.
 """
 
@@ -348,7 +352,18 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
     steps_done = step + 1 if steps > start else start
     train_seconds = time.perf_counter() - t0
 
-    # second stage: the global head refitted on the pooled features of the whole set
+    # second stage (a): the decoder refitted on the frozen encoder
+    decoder_refit: dict[str, Any] = {}
+    if tr.get("decoder_refit"):
+        from .dense_refit import refit_decoder
+
+        dr = tr["decoder_refit"]
+        log(f"refitting the decoder on the frozen encoder for {int(dr['steps'])} steps ...")
+        decoder_refit = refit_decoder(model, rows, tr["modes"], steps=int(dr["steps"]), lr=float(dr.get("lr", 1e-3)),
+                                      batch=int(dr.get("batch", tr["batch"])), seed=seed, device=device, log=log,
+                                      log_every=int(tr["log_every"]), workers=int(tr.get("workers", 0)))
+
+    # second stage (b): the global head refitted on the pooled features of the whole set
     head_refit: dict[str, Any] = {}
     if tr.get("head_refit"):
         from .refit import refit_head
@@ -377,7 +392,8 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
         "seed": seed, "versions": versions(), "recipe": recipe, "data": source,
         "training": {"steps": steps_done, "seconds": round(train_seconds, 1), "device": str(device),
                      "bf16": bf16, "final_losses": running, "task_weights": loss_fn.weights(),
-                     "parameters": int(sum(p.numel() for p in model.parameters())), "head_refit": head_refit},
+                     "parameters": int(sum(p.numel() for p in model.parameters())), "head_refit": head_refit,
+                     "decoder_refit": decoder_refit},
         "calibration": calibration or model.metadata.get("calibration", {}),
         "size": config.tile,
     }

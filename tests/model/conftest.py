@@ -19,6 +19,18 @@ def tiny_config(**over):
     return ModelConfig(**kw)
 
 
+def tiny_model(data: list[dict], seed: int = 0):
+    """A tiny untrained model whose target statistics come from ``data`` (initialised from ``seed``)."""
+    from surfsight.model.data import target_statistics
+    from surfsight.model.network import SurfsightModel
+
+    cfg = tiny_config()
+    for k, v in target_statistics(data, cfg).items():
+        setattr(cfg, k, v)
+    torch.manual_seed(seed)
+    return SurfsightModel(cfg)
+
+
 def rows(n: int = 6, size: int = 32, seed: int = 5, mc: int = 3) -> list[dict]:
     """Shard-like rows of ``n`` simulated samples (as ShardDataset gives them)."""
     import json

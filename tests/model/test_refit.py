@@ -5,11 +5,9 @@ import copy
 import pytest
 import torch
 
-from surfsight.model.data import target_statistics
-from surfsight.model.network import SurfsightModel
 from surfsight.model.refit import head_modules, pooled_features, refit_head
 
-from .conftest import rows, tiny_config
+from .conftest import rows, tiny_model
 
 
 @pytest.fixture(scope="module")
@@ -17,16 +15,9 @@ def data():
     return rows(n=12, size=32, seed=21, mc=3)
 
 
-def _model(data):
-    cfg = tiny_config()
-    for k, v in target_statistics(data, cfg).items():
-        setattr(cfg, k, v)
-    torch.manual_seed(0)
-    return SurfsightModel(cfg)
-
 
 def test_only_the_head_changes_and_the_held_out_loss_does_not_rise(data):
-    model = _model(data)
+    model = tiny_model(data)
     before = copy.deepcopy(model.state_dict())
     head = {id(p) for m in head_modules(model) for p in m.parameters()}
     head_names = {n for n, p in model.named_parameters() if id(p) in head}
@@ -44,7 +35,7 @@ def test_only_the_head_changes_and_the_held_out_loss_does_not_rise(data):
 
 
 def test_pooled_features_match_the_inference_path(data):
-    model = _model(data)
+    model = tiny_model(data)
     d = pooled_features(model, data[:3], ["height"])
     from surfsight.model.data import collate
 
@@ -58,7 +49,7 @@ def test_pooled_features_match_the_inference_path(data):
 
 def test_zero_epochs_refused(data):
     with pytest.raises(ValueError, match="epochs"):
-        refit_head(_model(data), data, ["height"], epochs=0)
+        refit_head(tiny_model(data), data, ["height"], epochs=0)
 
 
 def test_recipe_runs_the_second_stage(shard_dirs, tmp_path):

@@ -1,0 +1,110 @@
+"""Decoder refit: the dense heads retrained on a frozen encoder."""
+
+import copy
+
+import pytest
+import torch
+
+from surfsight.model import dense_refit
+from surfsight.model.data import collate
+from surfsight.model.dense_refit import decoder_modules, dense_losses, refit_decoder
+
+from .conftest import rows, tiny_model
+
+
+@pytest.fixture(scope="module")
+def data():
+    return rows(n=12, size=32, seed=23, mc=3)
+
+
+
+def _decoder_names(model):
+    ids = {id(p) for m in decoder_modules(model) for p in m.parameters()}
+    names = {n for n, p in model.named_parameters() if id(p) in ids}
+    # batch-norm buffers of the decoder blocks belong to the decoder too
+    return names | {n for n, _ in model.named_buffers() if n.startswith(("up.", "segment.", "reconstruct."))}
+
+
+def test_only_the_decoder_changes_and_global_outputs_are_identical(data):
+    model = tiny_model(data)
+    before = copy.deepcopy(model.state_dict())
+    b = collate(data[:4], model.config, "both")
+    model.eval()
+    with torch.no_grad():
+        g_before = model(b["x"], b["scale"])
+    # every sample three times, so the held-out rows are copies of fitted ones and must improve
+    summary = refit_decoder(model, data * 3, {"height": 0.5, "both": 0.5}, steps=40, lr=3e-3, batch=6)
+    after = model.state_dict()
+    names = _decoder_names(model)
+    for name, value in before.items():
+        if name not in names:  # encoder, global head and their batch-norm statistics
+            assert torch.equal(value, after[name]), f"{name} is not part of the decoder but changed"
+    assert summary["kept"] and any(not torch.equal(before[n], after[n]) for n in names)
+    assert sum(summary["held_out_after"].values()) < sum(summary["held_out_before"].values())
+    assert set(summary["held_out_before"]) == {f"{m}/{t}" for m in ("height", "both")
+                                               for t in ("segmentation", "reconstruction")}
+    with torch.no_grad():
+        g_after = model(b["x"], b["scale"])
+    for key in ("parameters", "parameters_logvar", "uncertainty", "uncertainty_logvar", "instrument"):
+        assert torch.equal(g_before[key], g_after[key]), key
+    assert not torch.equal(g_before["segmentation"], g_after["segmentation"])
+    assert all(p.requires_grad for p in model.parameters()) and not model.training
+
+
+def test_a_worse_decoder_is_not_kept(data, monkeypatch):
+    model = tiny_model(data)
+    before = copy.deepcopy(model.state_dict())
+    calls = []
+
+    def fake_losses(*args, **kwargs):  # held-out loss that rises: the refit must be undone
+        calls.append(1)
+        return {"height/segmentation": float(len(calls))}
+
+    monkeypatch.setattr(dense_refit, "dense_losses", fake_losses)
+    summary = refit_decoder(model, data, {"height": 1.0}, steps=5, lr=3e-3, batch=4)
+    assert not summary["kept"] and len(calls) == 2
+    after = model.state_dict()
+    for name, value in before.items():
+        if not name.endswith("num_batches_tracked"):
+            assert torch.equal(value, after[name]), name
+
+
+def test_dense_losses_match_a_direct_forward(data):
+    model = tiny_model(data)
+    got = dense_losses(model, data[:5], ["height", "image"], ["segmentation", "reconstruction"], batch=5)
+    from surfsight.model.losses import dense_task_losses
+
+    model.eval()
+    for mode in ("height", "image"):
+        b = collate(data[:5], model.config, mode)
+        with torch.no_grad():
+            want = dense_task_losses(model.decode(model.encode(b["x"])), b)
+        for task in ("segmentation", "reconstruction"):
+            assert got[f"{mode}/{task}"] == pytest.approx(float(want[task]), rel=1e-5)
+
+
+def test_bad_arguments(data):
+    model = tiny_model(data)
+    with pytest.raises(ValueError, match="steps"):
+        refit_decoder(model, data, {"height": 1.0}, steps=0)
+    with pytest.raises(ValueError, match="modes"):
+        refit_decoder(model, data, {"heights": 1.0}, steps=1)
+    with pytest.raises(ValueError, match="modes"):
+        refit_decoder(model, data, {"height": 0.0}, steps=1)
+    assert refit_decoder(model, data, {"height": 1.0}, steps=1, tasks=["instrument"]) == {"skipped": "no dense task"}
+
+
+def test_recipe_runs_the_decoder_refit(shard_dirs, tmp_path):
+    from surfsight.model import load_model
+    from surfsight.model.train import load_recipe, train
+
+    recipe = load_recipe(None, model={"base_channels": 4, "depth": 3, "max_channels": 16, "head_hidden": 16},
+                         data={"train": str(shard_dirs / "train"), "calibration": None},
+                         train={"steps": 2, "batch": 4, "log_every": 1, "checkpoint_every": 2, "threads": 1,
+                                "decoder_refit": {"steps": 3, "batch": 4}})
+    logs = []
+    train(recipe, tmp_path / "run", resume=False, log=logs.append)
+    meta = load_model(tmp_path / "run" / "model").metadata
+    assert meta["training"]["decoder_refit"]["steps"] == 3
+    assert meta["training"]["decoder_refit"]["held_out_rows"] == 1   # a tenth of 8 rows, at least one
+    assert any("refitting the decoder" in m for m in logs) and any("decoder refit step 3/3" in m for m in logs)
