@@ -41,10 +41,6 @@ def decoder_modules(model: SurfsightModel) -> list[torch.nn.Module]:
     return [model.up, model.segment, model.reconstruct]
 
 
-def encoder_modules(model: SurfsightModel) -> list[torch.nn.Module]:
-    return [model.stem, model.down]
-
-
 @torch.no_grad()
 def dense_losses(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: Sequence[str], tasks: Sequence[str],
                  batch: int = 32, device: str | torch.device = "cpu") -> dict[str, float]:
@@ -78,7 +74,7 @@ def refit_decoder(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: 
     workers building the batches (0: in this process). Returns a summary with
     the held-out losses before and after and whether the refitted decoder was kept.
     """
-    from .train import Batches, _batches  # the joint stage's batches (train imports this module lazily)
+    from .train import Batches, batch_stream  # the joint stage's batches (train imports this module lazily)
 
     log = log or (lambda msg: None)
     if steps < 1:
@@ -112,7 +108,7 @@ def refit_decoder(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: 
         model.eval()
         for m in decoder_modules(model):
             m.train()
-        for step, raw in enumerate(_batches(batches, 0, steps, workers)):
+        for step, raw in enumerate(batch_stream(batches, 0, steps, workers)):
             frac = step / steps
             factor = frac / warmup if frac < warmup else 0.5 * (1 + math.cos(math.pi * (frac - warmup) / (1 - warmup)))
             for group in opt.param_groups:

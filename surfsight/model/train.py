@@ -162,7 +162,8 @@ class Batches(torch.utils.data.Dataset):
         return collate([self.rows[i] for i in idx], self.config, mode, rng, augment=True)
 
 
-def _batches(dataset: Batches, start: int, stop: int, workers: int) -> Iterator[dict[str, torch.Tensor]]:
+def batch_stream(dataset: Batches, start: int, stop: int, workers: int) -> Iterator[dict[str, torch.Tensor]]:
+    """Batches ``start`` to ``stop - 1`` of ``dataset``, built here or by ``workers`` DataLoader workers."""
     if workers <= 0:
         for k in range(start, stop):
             yield dataset[k]
@@ -310,7 +311,7 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
     limit = tr.get("time_limit_s")
     step = start
     running: dict[str, float] = {}
-    for step, batch in enumerate(_batches(batches, start, steps, int(tr.get("workers", 0))), start=start):
+    for step, batch in enumerate(batch_stream(batches, start, steps, int(tr.get("workers", 0))), start=start):
         # progress: share of steps done, or of the time limit used if that is further along
         frac = step / steps
         if limit is not None:
@@ -363,13 +364,15 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
                                       batch=int(dr.get("batch", tr["batch"])), seed=seed, device=device, log=log,
                                       log_every=int(tr["log_every"]), workers=int(tr.get("workers", 0)))
 
+    # the input modes the run trained on, in a fixed order (for the head refit and the calibration)
+    modes = [m for m in ("height", "image", "both") if tr["modes"].get(m, 0) > 0]
+
     # second stage (b): the global head refitted on the pooled features of the whole set
     head_refit: dict[str, Any] = {}
     if tr.get("head_refit"):
         from .refit import refit_head
 
         hr = tr["head_refit"]
-        modes = [m for m in ("height", "image", "both") if tr["modes"].get(m, 0) > 0]
         log(f"refitting the global head on {len(rows)} samples x {len(modes)} input modes ...")
         t_refit = time.perf_counter()
         head_refit = refit_head(model, rows, modes, epochs=int(hr.get("epochs", 200)), lr=float(hr.get("lr", 2e-3)),
@@ -384,7 +387,6 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
         log(f"calibrating on {len(cal_rows)} held-out samples ...")
         from .calibration import calibrate
 
-        modes = [m for m in ("height", "image", "both") if tr["modes"].get(m, 0) > 0]
         calibration = calibrate(model, cal_rows, float(recipe["calibration"]["alpha"]),
                                 int(recipe["calibration"]["passes"]), modes, device=str(device))
     model = model.cpu().float()

@@ -31,6 +31,17 @@ def tiny_model(data: list[dict], seed: int = 0):
     return SurfsightModel(cfg)
 
 
+def tiny_recipe(shard_dirs, calibration: bool = True, **train):
+    """The recipe of a tiny training run on the ``shard_dirs`` folders; ``train`` overrides its train block."""
+    from surfsight.model.train import load_recipe
+
+    return load_recipe(None, model={"base_channels": 4, "depth": 3, "max_channels": 16, "head_hidden": 16},
+                       data={"train": str(shard_dirs / "train"),
+                             "calibration": str(shard_dirs / "calib") if calibration else None},
+                       train={"steps": 2, "batch": 4, "log_every": 1, "checkpoint_every": 2, "threads": 1, **train},
+                       calibration={"passes": 3})
+
+
 def rows(n: int = 6, size: int = 32, seed: int = 5, mc: int = 3) -> list[dict]:
     """Shard-like rows of ``n`` simulated samples (as ShardDataset gives them)."""
     import json
@@ -66,12 +77,9 @@ def shard_dirs(tmp_path_factory):
 @pytest.fixture(scope="session")
 def trained(shard_dirs, tmp_path_factory):
     """A tiny model trained for a few steps and calibrated: (run folder, model)."""
-    from surfsight.model.train import load_recipe, train
+    from surfsight.model.train import train
 
     out = tmp_path_factory.mktemp("run")
-    recipe = load_recipe(None, model={"base_channels": 4, "depth": 3, "max_channels": 16, "head_hidden": 16},
-                         data={"train": str(shard_dirs / "train"), "calibration": str(shard_dirs / "calib")},
-                         train={"steps": 4, "batch": 4, "log_every": 2, "checkpoint_every": 2, "threads": 1},
-                         calibration={"passes": 3})
+    recipe = tiny_recipe(shard_dirs, steps=4, log_every=2)
     model, _ = train(recipe, out, resume=False, log=lambda m: None)
     return out, model

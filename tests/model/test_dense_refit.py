@@ -9,7 +9,7 @@ from surfsight.model import dense_refit
 from surfsight.model.data import collate
 from surfsight.model.dense_refit import decoder_modules, dense_losses, refit_decoder
 
-from .conftest import rows, tiny_model
+from .conftest import rows, tiny_model, tiny_recipe
 
 
 @pytest.fixture(scope="module")
@@ -96,12 +96,9 @@ def test_bad_arguments(data):
 
 def test_recipe_runs_the_decoder_refit(shard_dirs, tmp_path):
     from surfsight.model import load_model
-    from surfsight.model.train import load_recipe, train
+    from surfsight.model.train import train
 
-    recipe = load_recipe(None, model={"base_channels": 4, "depth": 3, "max_channels": 16, "head_hidden": 16},
-                         data={"train": str(shard_dirs / "train"), "calibration": None},
-                         train={"steps": 2, "batch": 4, "log_every": 1, "checkpoint_every": 2, "threads": 1,
-                                "decoder_refit": {"steps": 3, "batch": 4}})
+    recipe = tiny_recipe(shard_dirs, calibration=False, decoder_refit={"steps": 3, "batch": 4})
     logs = []
     train(recipe, tmp_path / "run", resume=False, log=logs.append)
     meta = load_model(tmp_path / "run" / "model").metadata

@@ -7,7 +7,7 @@ import torch
 
 from surfsight.model.refit import head_modules, pooled_features, refit_head
 
-from .conftest import rows, tiny_model
+from .conftest import rows, tiny_model, tiny_recipe
 
 
 @pytest.fixture(scope="module")
@@ -54,12 +54,9 @@ def test_zero_epochs_refused(data):
 
 def test_recipe_runs_the_second_stage(shard_dirs, tmp_path):
     from surfsight.model import load_model
-    from surfsight.model.train import load_recipe, train
+    from surfsight.model.train import train
 
-    recipe = load_recipe(None, model={"base_channels": 4, "depth": 3, "max_channels": 16, "head_hidden": 16},
-                         data={"train": str(shard_dirs / "train"), "calibration": None},
-                         train={"steps": 2, "batch": 4, "log_every": 1, "checkpoint_every": 2, "threads": 1,
-                                "head_refit": {"epochs": 3, "batch": 4}})
+    recipe = tiny_recipe(shard_dirs, calibration=False, head_refit={"epochs": 3, "batch": 4})
     logs = []
     train(recipe, tmp_path / "run", resume=False, log=logs.append)
     meta = load_model(tmp_path / "run" / "model").metadata
