@@ -122,7 +122,9 @@ class _Parser:
         return Quantity(value, name, symbol)
 
     def parse(self, prefix: str = "", end: int | None = None, depth: int = 0) -> None:
-        """Parse items until a terminator (inside a container) or the end of the file."""
+        """Parse items until a terminator. The top level (``end`` None) is closed by one too, as
+        every container is: a file cut between two top-level items would otherwise read as
+        whole, with the items after the cut silently missing."""
         if depth > MAX_DEPTH:
             raise self.fail("containers nested too deeply")
         limit = len(self.cur.data) if end is None else end
@@ -145,6 +147,7 @@ class _Parser:
             self.items[path] = self.value(kind, path)
         if end is not None:
             raise self.fail(f"container {prefix} has no terminator")
+        raise self.fail("the file ends without its closing terminator")
 
     def value(self, kind: int, path: str) -> Any:
         cur = self.cur

@@ -217,6 +217,18 @@ def test_every_truncation_is_detected(tmp_path, data, kind):
         bruker.read(path)
 
 
+@pytest.mark.parametrize("kind", ["profile", "map"])
+def test_a_cut_between_top_level_items_is_detected(tmp_path, kind):
+    # cuts at item boundaries of the top level leave every container whole: only the missing
+    # closing terminator of the file shows the loss (hypothesis found the profile at 294 bytes)
+    full = make_profile(VALUES) if kind == "profile" else make_map(np.ones((2, 3)))
+    path = tmp_path / "t.opdx"
+    for cut in range(len(full)):
+        path.write_bytes(full[:cut])
+        with pytest.raises(FormatError, match="t.opdx"):
+            bruker.read(path)
+
+
 def test_sniff():
     fmt = bruker.FORMATS[0]
     assert fmt.matches_magic(bruker.MAGIC + bytes(10))
