@@ -9,6 +9,8 @@ but stays low on the test images overfits.
 Usage:
     python scripts/finetune_fit_check.py --labels 16 --steps 200 --size 128 \
         --variants default,none,geometric,photometric,scratch
+    python scripts/finetune_fit_check.py --labels 16 --steps 200 --size 128 \
+        --variants flips,crop,gamma,blur,noise,lr1e-3,lr1e-2
 """
 
 from __future__ import annotations
@@ -24,12 +26,30 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 OFF = dict(flip=False, crop=0.0, brightness=0.0, contrast=0.0, gamma=0.0, blur=0.0, noise=0.0)
+
+
+def only(*names: str) -> dict:
+    """Every augmentation off except ``names`` (at their default strength)."""
+    return {k: v for k, v in OFF.items() if k not in names}
+
+
+#: variant -> (augmentation overrides, recipe overrides, start)
 VARIANTS = {
-    "default": {},                                                        # the recipe's augmentations
-    "none": OFF,                                                          # no augmentation
-    "geometric": {k: v for k, v in OFF.items() if k not in ("flip", "crop")},   # flips and crops only
-    "photometric": {"flip": False, "crop": 0.0},                          # lighting, blur, noise only
-    "scratch": {},                                                        # random start, default augmentations
+    "default": ({}, {}, "default"),                          # the recipe's augmentations
+    "none": (OFF, {}, "default"),                            # no augmentation
+    "geometric": (only("flip", "crop"), {}, "default"),      # flips and crops only
+    "photometric": ({"flip": False, "crop": 0.0}, {}, "default"),   # lighting, blur, noise only
+    "scratch": ({}, {}, "scratch"),                          # random start, default augmentations
+    # one augmentation at a time
+    "flips": (only("flip"), {}, "default"),
+    "crop": (only("crop"), {}, "default"),
+    "gamma": (only("gamma"), {}, "default"),
+    "blur": (only("blur"), {}, "default"),
+    "noise": (only("noise"), {}, "default"),
+    # the learning rate (peak of the one-cycle schedule; the recipe's is 3e-3)
+    "lr1e-3": ({}, {"lr": 1e-3}, "default"),
+    "lr1e-2": ({}, {"lr": 1e-2}, "default"),
+    "flips-lr1e-3": (only("flip"), {"lr": 1e-3}, "default"),
 }
 
 
@@ -69,9 +89,10 @@ def main() -> None:
     for name in args.variants.split(","):
         if name not in VARIANTS:
             raise SystemExit(f"unknown variant {name!r}; known: {', '.join(VARIANTS)}")
+        augment, recipe, start = VARIANTS[name]
         settings = Settings(steps=args.steps, size=size, seed=args.seed,
-                            augment=dataclasses.replace(Augment(), **VARIANTS[name]))
-        model = build_model("scratch" if name == "scratch" else "default", seed=args.seed)
+                            augment=dataclasses.replace(Augment(), **augment), **recipe)
+        model = build_model(start, seed=args.seed)
         t0 = time.perf_counter()
         finetune(model, data, settings)
         print(f"| {name} | {time.perf_counter() - t0:.0f} | {iou(model, data):.3f} | {iou(model, test):.3f} |",

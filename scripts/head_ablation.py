@@ -59,32 +59,29 @@ def main() -> None:
     from surfsight.model import load_model
     from surfsight.model.calibration import calibrate
     from surfsight.model.evaluate import evaluate, simulate
-    from surfsight.model.refit import head_modules, pooled_features, refit_head
+    from surfsight.model.refit import concat_features, folder_features, refit_head
     from surfsight.model.train import load_shards
 
     base = load_model(args.model)
-    rows = [r for folder in args.train for r in load_shards(folder)]
     cal_rows = load_shards(args.calib)
     size = int(base.metadata.get("size", base.config.tile))
     eval_rows = simulate(args.n_eval, args.seed, size, 8, 2)
     t = time.perf_counter()
-    feats = pooled_features(base, rows, ["height"])
-    print(f"pooled features of {len(rows)} samples in {time.perf_counter() - t:.0f} s")
+    feats = concat_features(folder_features(base, args.train, ["height"]))   # one folder in memory at a time
+    n_rows = int(feats["m1"].shape[0])
+    print(f"pooled features of {n_rows} samples in {time.perf_counter() - t:.0f} s")
     results = {}
     for name, tasks in VARIANTS.items():
         model = copy.deepcopy(base)
-        torch.manual_seed(0)  # every variant starts from the same freshly initialised head
-        for module in head_modules(model):
-            for layer in module.modules():
-                if hasattr(layer, "reset_parameters"):
-                    layer.reset_parameters()
         t = time.perf_counter()
-        summary = refit_head(model, rows, ["height"], epochs=args.epochs, tasks=tasks, features=feats, seed=0)
+        # every variant starts from the same freshly initialised head (reinit, seed 0)
+        summary = refit_head(model, [], ["height"], epochs=args.epochs, tasks=tasks, features=feats, seed=0,
+                             reinit=True)
         calibrate(model, cal_rows, 0.1, 16, ["height"])  # stored in model.metadata["calibration"]
         ev = evaluate(model, seed=args.seed, input="height", size=size, rows=eval_rows)
         results[name] = {"refit": summary, "evaluation": ev}
         print(f"{name}: refit {time.perf_counter() - t:.0f} s, best epoch {summary['best_epoch']}")
-    lines = [f"Head-level ablation on the trunk of `{args.model}`: {len(rows)} training samples (height input), "
+    lines = [f"Head-level ablation on the trunk of `{args.model}`: {n_rows} training samples (height input), "
              f"{args.epochs} epochs, scored on {args.n_eval} fresh samples (seed {args.seed}).", "",
              "| task | metric | multi-task head | single-task head |", "|---|---|---|---|"]
     for task, metrics in METRICS.items():

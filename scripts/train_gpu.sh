@@ -4,8 +4,9 @@
 #   OUT=/path/to/results bash scripts/train_gpu.sh
 #
 # Stages (all numbers overridable through the environment):
-#   1. simulate N_TRAIN training samples (seed 1000, mc 4) and N_CAL calibration samples
-#      (seed 2000, mc 8) at 128x128 with one worker per CPU core, into $WORK (not $OUT: large);
+#   1. simulate N_TRAIN training samples (seed 1000, mc 4), N_EXTRA samples read only by the head
+#      refit (seed 1003, mc 8) and N_CAL calibration samples (seed 2000, mc 8) at 128x128 with one
+#      worker per CPU core, into $WORK (not $OUT: large);
 #   2. train configs/gpu_default.yaml for TRAIN_SECONDS (cosine schedule over the time budget),
 #      calibrate (temperature + Mondrian conformal) on the calibration set, save the weights;
 #   3. (ABLATION=1) the same backbone and budget (ABLATION_SECONDS each) trained multi-task and
@@ -22,6 +23,7 @@ PY=${PY:-python3}          # the GPU machine's python3 holds CUDA PyTorch
 W=${WORKERS:-$(nproc)}
 WORK=${WORK:-/tmp/surfsight-gpu}
 N_TRAIN=${N_TRAIN:-12000}
+N_EXTRA=${N_EXTRA:-6000}
 N_CAL=${N_CAL:-1500}
 N_EVAL=${N_EVAL:-400}
 TRAIN_SECONDS=${TRAIN_SECONDS:-180}
@@ -43,16 +45,18 @@ print(json.dumps({"torch": torch.__version__, "cuda": torch.cuda.is_available(),
 PYEOF
 log "environment: $(cat "$RES/environment.json")"
 
-log "simulating $N_TRAIN training + $N_CAL calibration samples with $W workers"
+log "simulating $N_TRAIN training + $N_EXTRA head-refit + $N_CAL calibration samples with $W workers"
 [ -f "$WORK/train/index.json" ] || "${SS[@]}" generate --n "$N_TRAIN" --seed 1000 --mc 4 \
     --workers "$W" --out "$WORK/train" 2>> "$RES/log.txt"
+[ "$N_EXTRA" -eq 0 ] || [ -f "$WORK/extra/index.json" ] || "${SS[@]}" generate --n "$N_EXTRA" --seed 1003 \
+    --mc 8 --workers "$W" --out "$WORK/extra" 2>> "$RES/log.txt"
 [ -f "$WORK/calib/index.json" ] || "${SS[@]}" generate --n "$N_CAL" --seed 2000 --mc 8 \
     --workers "$W" --out "$WORK/calib" 2>> "$RES/log.txt"
 log "data ready"
 
 log "training $CONFIG for $TRAIN_SECONDS s"
 "${SS[@]}" train --config "$CONFIG" --out "$WORK/run" --train-data "$WORK/train" --calibration-data "$WORK/calib" \
-    --time-limit "$TRAIN_SECONDS" > "$RES/train_summary.json" 2> >(tee -a "$RES/train_log.txt" >&2)
+    $([ "$N_EXTRA" -eq 0 ] || echo --head-refit-data "$WORK/extra") --time-limit "$TRAIN_SECONDS" > "$RES/train_summary.json" 2> >(tee -a "$RES/train_log.txt" >&2)
 rm -rf "$RES/model"; cp -r "$WORK/run/model" "$RES/model"; cp "$WORK/run/metrics.csv" "$RES/metrics.csv"
 log "trained: $(cat "$RES/train_summary.json" | tr -d '\n ')"
 

@@ -67,17 +67,45 @@ def head_modules(model: SurfsightModel) -> list[torch.nn.Module]:
     return [model.trunk, model.out_parameters, model.out_uncertainty, model.out_instrument]
 
 
+def reinitialise_head(model: SurfsightModel, seed: int = 0) -> None:
+    """Draw the global head's weights afresh (PyTorch's default initialisation, seeded): a refit
+    from here does not depend on what the joint stage left in the head."""
+    g = torch.random.fork_rng(devices=[])
+    with g:
+        torch.manual_seed(seed)
+        for module in head_modules(model):
+            for layer in module.modules():
+                if isinstance(layer, torch.nn.Linear):
+                    layer.reset_parameters()
+
+
+def folder_features(model: SurfsightModel, folders: Sequence[str], modes: Sequence[str], batch: int = 64,
+                    device: str | torch.device = "cpu") -> list[dict[str, torch.Tensor]]:
+    """:func:`pooled_features` of the samples of each shard folder, one folder in memory at a time
+    (the pooled features are a few kilobytes per sample, the samples themselves hundreds)."""
+    from .train import load_shards
+
+    return [pooled_features(model, load_shards(folder), modes, batch=batch, device=device) for folder in folders]
+
+
+def concat_features(parts: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Several :func:`pooled_features` results as one."""
+    return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
+
+
 def refit_head(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: Sequence[str], *, epochs: int = 200,
                lr: float = 2e-3, batch: int = 256, weight_decay: float = 1e-4, holdout: float = 0.1, seed: int = 0,
                device: str | torch.device = "cpu", tasks: Sequence[str] | None = None,
-               features: dict[str, torch.Tensor] | None = None,
+               features: dict[str, torch.Tensor] | None = None, reinit: bool = False,
                log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Refit the global head of ``model`` in place on ``rows`` (see the module docs).
 
     ``tasks`` restricts the loss to some of the global tasks (default: those of the model's
     configuration); ``features`` reuses the output of :func:`pooled_features` for the same
-    trunk, rows and modes. Returns a summary: samples, epochs run, the best epoch and its
-    held-out loss (and the held-out loss of the head as it came in, for comparison).
+    trunk, rows and modes (``rows`` is then not read); ``reinit`` starts from fresh weights
+    (:func:`reinitialise_head`, seeded by ``seed``) instead of the head as it came in. Returns a
+    summary: samples, epochs run, the best epoch and its held-out loss (and the held-out loss of
+    the head as it came in, for comparison).
     """
     log = log or (lambda msg: None)
     if epochs < 1:
@@ -105,7 +133,10 @@ def refit_head(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: Seq
             return float(_head_loss(model, d, val, tasks))
 
     start_loss = held_out()
-    best, best_epoch, best_state = start_loss, 0, copy.deepcopy([m.state_dict() for m in head_modules(model)])
+    if reinit:
+        reinitialise_head(model, seed)
+    best, best_epoch = (held_out() if reinit else start_loss), 0
+    best_state = copy.deepcopy([m.state_dict() for m in head_modules(model)])
     try:
         for epoch in range(1, epochs + 1):
             model.set_mc_dropout(True)
@@ -133,5 +164,5 @@ def refit_head(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: Seq
         m.load_state_dict(state)
     return {"samples": int(n), "modes": list(modes), "tasks": tasks, "epochs": int(epochs), "best_epoch": int(best_epoch),
             "held_out_loss": float(best), "held_out_loss_before": float(start_loss),
-            "lr": lr, "batch": batch, "seed": seed}
+            "lr": lr, "batch": batch, "seed": seed, "reinit": bool(reinit)}
 

@@ -7,7 +7,7 @@ A run is described by a YAML file (``configs/*.yaml``)::
     model: {base_channels: 16, depth: 4, dropout: 0.1}
     data:
       train: /path/to/shards       # a `surfsight synth generate` folder (or a list of them), or "stream"
-      calibration: /path/to/shards # held-out set for temperature and conformal calibration
+      calibration: /path/to/shards # held-out set(s) for temperature and conformal calibration (a list too)
       stream: {size: 128, seed: 1000, mc: 8, workers: 4}   # when train is "stream"
     train:
       steps: 2000
@@ -20,7 +20,8 @@ A run is described by a YAML file (``configs/*.yaml``)::
       log_every: 20
       checkpoint_every: 200
       workers: 0                   # DataLoader workers building batches
-      head_refit: {epochs: 200, lr: 0.002, batch: 256}   # optional second stage (model.refit)
+      head_refit: {epochs: 200, lr: 0.002, batch: 256}   # optional second stage (model.refit); also
+                                   # reinit: true (fresh head weights), data: [more shard folders, for this stage only]
       decoder_refit: {steps: 2000, lr: 0.001, batch: 16} # optional: decoder on the frozen encoder (model.dense_refit)
     calibration: {alpha: 0.1, passes: 16}
 
@@ -97,6 +98,28 @@ def load_recipe(path: str | os.PathLike | None = None, **overrides: Any) -> dict
 
 
 # --- data -------------------------------------------------------------------------------------------------------
+def describe_folder(folder: str) -> dict[str, Any]:
+    """Where a shard folder came from (its ``index.json``: size, seed, points, Monte Carlo runs, presets)."""
+    entry: dict[str, Any] = {"folder": str(folder)}
+    index = Path(folder) / "index.json"
+    if index.is_file():
+        idx = json.loads(index.read_text())
+        entry.update({k: idx.get(k) for k in ("n", "seed", "size", "mc", "presets_used")})
+    return entry
+
+
+def active_modes(weights: dict[str, float]) -> list[str]:
+    """The input modes a recipe trains on (``train.modes`` weights above zero), in a fixed order:
+    the order of the head refit's features and of the calibration."""
+    return [m for m in ("height", "image", "both") if weights.get(m, 0) > 0]
+
+
+def _folders(value: Any) -> list[str]:
+    """A recipe's folder entry (one path or a list of them) as a list."""
+    if value in (None, ""):
+        return []
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
+
 
 def load_shards(root: str | os.PathLike, limit: int | None = None) -> list[dict[str, Any]]:
     """All rows of a shard folder in memory (``index.json`` if present, else every shard file)."""
@@ -260,6 +283,14 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
     if bf16:
         torch.backends.cudnn.benchmark = True
 
+    # folders read after the joint stage: a missing one must fail now, not after an hour of training
+    for key, folders_ in (("train.head_refit.data", (tr.get("head_refit") or {}).get("data", [])),
+                          ("data.calibration", data.get("calibration"))):
+        for extra in _folders(folders_):
+            if not (Path(extra) / "index.json").is_file() and not any(Path(extra).glob("shard-*.npz")):
+                raise InputError(f"{extra}: {key} names a folder with no shards "
+                                 "(make them with `surfsight synth generate`)")
+
     # data
     if data.get("train") in (None, "stream"):
         st = data["stream"]
@@ -267,16 +298,11 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
         rows = stream_rows(int(st["pool"]), int(st["size"]), int(st["seed"]), int(st["mc"]), int(st["workers"]))
         source = {"stream": st}
     else:
-        folders = data["train"] if isinstance(data["train"], (list, tuple)) else [data["train"]]
+        folders = _folders(data["train"])
         rows, source = [], {"train": []}
         for folder_ in folders:
             rows += load_shards(folder_, data.get("max_samples"))
-            entry: dict[str, Any] = {"folder": str(folder_)}
-            index = Path(folder_) / "index.json"
-            if index.is_file():
-                idx = json.loads(index.read_text())
-                entry.update({k: idx.get(k) for k in ("n", "seed", "size", "mc", "presets_used")})
-            source["train"].append(entry)
+            source["train"].append(describe_folder(folder_))
     source["rows"] = len(rows)
     log(f"{len(rows)} training samples ({time.perf_counter() - t0:.0f} s)")
     t0 = time.perf_counter()  # the time limit counts from here: data loading is not training
@@ -365,25 +391,31 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
                                       log_every=int(tr["log_every"]), workers=int(tr.get("workers", 0)))
 
     # the input modes the run trained on, in a fixed order (for the head refit and the calibration)
-    modes = [m for m in ("height", "image", "both") if tr["modes"].get(m, 0) > 0]
+    modes = active_modes(tr["modes"])
 
     # second stage (b): the global head refitted on the pooled features of the whole set
     head_refit: dict[str, Any] = {}
     if tr.get("head_refit"):
-        from .refit import refit_head
+        from .refit import concat_features, folder_features, pooled_features, refit_head
 
         hr = tr["head_refit"]
-        log(f"refitting the global head on {len(rows)} samples x {len(modes)} input modes ...")
+        extra = _folders(hr.get("data", []))
         t_refit = time.perf_counter()
+        # the extra folders serve only this stage: their pooled features are computed one folder at a time
+        features = concat_features([pooled_features(model, rows, modes, device=device),
+                                    *folder_features(model, extra, modes, device=device)])
+        log(f"refitting the global head on {features['m1'].shape[0] // len(modes)} samples x {len(modes)} input modes ...")
         head_refit = refit_head(model, rows, modes, epochs=int(hr.get("epochs", 200)), lr=float(hr.get("lr", 2e-3)),
-                                batch=int(hr.get("batch", 256)), seed=seed, device=device, log=log)
+                                batch=int(hr.get("batch", 256)), seed=seed, device=device, features=features,
+                                reinit=bool(hr.get("reinit", False)), log=log)
+        head_refit["extra_data"] = [describe_folder(f) for f in extra]
         head_refit["seconds"] = round(time.perf_counter() - t_refit, 1)
 
     # calibration on the held-out set
     model.eval()
     calibration = {}
     if data.get("calibration"):
-        cal_rows = load_shards(data["calibration"])
+        cal_rows = [row for f in _folders(data["calibration"]) for row in load_shards(f)]
         log(f"calibrating on {len(cal_rows)} held-out samples ...")
         from .calibration import calibrate
 

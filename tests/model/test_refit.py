@@ -62,3 +62,69 @@ def test_recipe_runs_the_second_stage(shard_dirs, tmp_path):
     meta = load_model(tmp_path / "run" / "model").metadata
     assert meta["training"]["head_refit"]["epochs"] == 3
     assert any("refitting the global head" in m for m in logs)
+
+
+def test_reinit_gives_the_same_head_whatever_head_it_starts_from(data):
+    """With ``reinit`` the refit forgets the incoming head: two models that differ only in their
+    head end with the same head (what makes the refit script and the full recipe agree)."""
+    a = tiny_model(data)
+    b = copy.deepcopy(a)
+    with torch.no_grad():
+        for p in b.out_parameters.parameters():
+            p.add_(1.0)
+    feats = pooled_features(a, data, ["height"])
+    sa = refit_head(a, [], ["height"], epochs=3, batch=4, features=feats, reinit=True, seed=3)
+    sb = refit_head(b, [], ["height"], epochs=3, batch=4, features=feats, reinit=True, seed=3)
+    for name, value in a.state_dict().items():
+        assert torch.equal(value, b.state_dict()[name]), name
+    assert sa["reinit"] and sa["held_out_loss"] == sb["held_out_loss"]
+    # the incoming heads differed, and that is still what "before" reports
+    assert sa["held_out_loss_before"] != sb["held_out_loss_before"]
+
+
+def test_reinit_leaves_the_global_random_state_alone(data):
+    from surfsight.model.refit import reinitialise_head
+
+    model = tiny_model(data)
+    torch.manual_seed(11)
+    expected = torch.rand(3)
+    torch.manual_seed(11)
+    reinitialise_head(model, seed=5)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_concat_features_joins_folders_in_order(data):
+    from surfsight.model.refit import concat_features
+
+    model = tiny_model(data)
+    whole = pooled_features(model, data[:6], ["height", "image"])
+    parts = concat_features([pooled_features(model, data[:6], ["height", "image"])] * 2)
+    for k, v in whole.items():
+        assert parts[k].shape[0] == 2 * v.shape[0]
+        torch.testing.assert_close(parts[k][:v.shape[0]], v, rtol=0, atol=0, equal_nan=True)   # NaN: undefined targets
+
+
+def test_recipe_reads_extra_folders_for_the_head_refit_only(shard_dirs, tmp_path):
+    from surfsight.model import load_model
+    from surfsight.model.train import train
+
+    recipe = tiny_recipe(shard_dirs, calibration=False,
+                         head_refit={"epochs": 2, "batch": 4, "reinit": True, "data": [str(shard_dirs / "calib")]})
+    logs = []
+    train(recipe, tmp_path / "run", resume=False, log=logs.append)
+    meta = load_model(tmp_path / "run" / "model").metadata
+    hr = meta["training"]["head_refit"]
+    n_train, n_extra = meta["data"]["rows"], hr["extra_data"][0]["n"]
+    assert hr["reinit"] and hr["samples"] == (n_train + n_extra) * 3   # three input modes
+    assert hr["extra_data"][0]["folder"] == str(shard_dirs / "calib")
+    assert meta["data"]["rows"] == n_train                             # the joint stage did not read it
+
+
+def test_a_missing_extra_folder_fails_before_training(shard_dirs, tmp_path):
+    from surfsight.errors import InputError
+    from surfsight.model.train import train
+
+    recipe = tiny_recipe(shard_dirs, calibration=False, head_refit={"epochs": 2, "data": [str(tmp_path / "nowhere")]})
+    with pytest.raises(InputError, match="nowhere.*no shards"):
+        train(recipe, tmp_path / "run", resume=False, log=lambda m: None)
+    assert not (tmp_path / "run" / "metrics.csv").exists()

@@ -55,3 +55,25 @@ def test_bad_recipe_is_refused(tmp_path):
         load_recipe(bad)
     with pytest.raises(InputError, match="no shards"):
         train(load_recipe(None, data={"train": str(tmp_path)}), tmp_path / "o", log=lambda m: None)
+
+
+def test_calibration_reads_every_listed_folder(shard_dirs, tmp_path):
+    from .conftest import tiny_recipe
+
+    recipe = tiny_recipe(shard_dirs)
+    one = str(shard_dirs / "calib")
+    recipe["data"]["calibration"] = [one, one]   # the same ten samples twice: twenty rows
+    train(recipe, tmp_path / "run", resume=False, log=lambda m: None)
+    assert load_model(tmp_path / "run" / "model").metadata["calibration"]["n"] == 20
+
+
+def test_a_missing_calibration_folder_fails_before_training(shard_dirs, tmp_path):
+    from surfsight.errors import InputError
+
+    from .conftest import tiny_recipe
+
+    recipe = tiny_recipe(shard_dirs)
+    recipe["data"]["calibration"] = [str(shard_dirs / "calib"), str(tmp_path / "gone")]
+    with pytest.raises(InputError, match="gone: data.calibration names a folder with no shards"):
+        train(recipe, tmp_path / "run", resume=False, log=lambda m: None)
+    assert not (tmp_path / "run" / "metrics.csv").exists()
