@@ -12,6 +12,11 @@ kept (early stopping). Training a network's head on frozen features after (or in
 end-to-end training is the standard "linear probe" practice (Kumar et al., "Fine-tuning can
 distort pretrained features", ICLR 2022); here the probe is the model's own MLP head and its
 dropout stays in use, so MC dropout at inference is unchanged.
+
+The head can start from fresh weights (``reinit``) and read more samples than the joint stage
+(:func:`folder_features`, one shard folder in memory at a time): on the shipped trunk, 6000,
+18000 and 30000 samples gave instrument accuracy 0.928, 0.963 and 0.975 (see docs/model.md), so
+the head is limited by data long before the trunk is.
 """
 
 from __future__ import annotations
