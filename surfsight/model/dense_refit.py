@@ -15,8 +15,9 @@ new task heads on a frozen shared representation, is the "linear probe" stage of
 "Fine-tuning can distort pretrained features", ICLR 2022, here with the whole decoder as probe.
 
 A held-out tenth of the rows (at most 256) is never trained on; the dense losses on it are
-measured before and after in every input mode, and if the refitted decoder is worse on the sum,
-the original decoder is put back (``kept`` in the summary says which).
+measured before and after in every input mode, and if the refitted decoder is worse on their
+sum weighted as the batches weigh the input modes (:func:`held_out_score`), the original decoder
+is put back (``kept`` in the summary says which).
 """
 
 from __future__ import annotations
@@ -61,6 +62,17 @@ def dense_losses(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: S
             out[f"{mode}/{t}"] = sums[t] / max(1, len(rows))
     model.train(was)
     return out
+
+
+def held_out_score(losses: dict[str, float], modes: dict[str, float]) -> float:
+    """The held-out dense losses (``"mode/task"`` keys, :func:`dense_losses`) summed over tasks and
+    averaged over input modes with the batches' mode weights: what decides whether a refitted
+    decoder is kept. An unweighted sum would let a gain on a rarely drawn mode (image only, a
+    quarter of the batches) hide a loss on the height maps, which weigh half."""
+    total = sum(w for m, w in modes.items() if w > 0)
+    if not losses or total <= 0:
+        return 0.0
+    return float(sum(modes.get(key.split("/", 1)[0], 0.0) / total * v for key, v in losses.items()))
 
 
 def refit_decoder(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: dict[str, float], *, steps: int,
@@ -134,11 +146,13 @@ def refit_decoder(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: 
             p.requires_grad_(flag)
         model.eval()
     after = dense_losses(model, val, list(modes), tasks, device=device) if val else {}
-    kept = not val or sum(after.values()) <= sum(before.values())
+    kept = not val or held_out_score(after, modes) <= held_out_score(before, modes)
     if not kept:
         for m, state in zip(decoder_modules(model), before_state):
             m.load_state_dict(state)
         log("decoder refit: held-out loss did not improve; the original decoder is kept")
     return {"steps": int(steps), "lr": lr, "batch": batch, "seed": seed, "modes": modes, "tasks": tasks,
-            "held_out_rows": len(val), "held_out_before": before, "held_out_after": after, "kept": bool(kept),
+            "held_out_rows": len(val), "held_out_before": before, "held_out_after": after,
+            "held_out_score_before": held_out_score(before, modes), "held_out_score_after": held_out_score(after, modes),
+            "kept": bool(kept),
             "seconds": round(time.perf_counter() - t0, 1)}

@@ -105,3 +105,20 @@ def test_recipe_runs_the_decoder_refit(shard_dirs, tmp_path):
     assert meta["training"]["decoder_refit"]["steps"] == 3
     assert meta["training"]["decoder_refit"]["held_out_rows"] == 1   # a tenth of 8 rows, at least one
     assert any("refitting the decoder" in m for m in logs) and any("decoder refit step 3/3" in m for m in logs)
+
+
+def test_held_out_score_weighs_modes_as_the_batches_do():
+    from surfsight.model.dense_refit import held_out_score
+
+    modes = {"height": 0.5, "image": 0.25, "both": 0.25}
+    before = {"height/segmentation": 0.45, "image/segmentation": 0.94, "both/segmentation": 0.48}
+    # the image-only loss falls more than the height loss rises: an unweighted sum improves ...
+    after = {"height/segmentation": 0.49, "image/segmentation": 0.88, "both/segmentation": 0.48}
+    assert sum(after.values()) < sum(before.values())
+    # ... but heights weigh twice as much as images in the batches, and the weighted score rises
+    assert held_out_score(after, modes) > held_out_score(before, modes)
+    assert held_out_score(before, modes) == pytest.approx(0.5 * 0.45 + 0.25 * 0.94 + 0.25 * 0.48)
+    # only the modes' ratios matter; tasks add up within a mode; no losses score zero
+    assert held_out_score(before, {"height": 2, "image": 1, "both": 1}) == pytest.approx(held_out_score(before, modes))
+    assert held_out_score({"height/segmentation": 1.0, "height/reconstruction": 2.0}, {"height": 1}) == 3.0
+    assert held_out_score({}, modes) == 0.0
