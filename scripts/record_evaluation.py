@@ -5,7 +5,7 @@ model's defect masks may decide verdicts (``surfsight.inspect.model_step.DEFECT_
 and the model card quotes the same numbers; this script is how they get there.
 
 Usage:
-    python scripts/record_evaluation.py MODEL_DIR --n-height 1000 --n-image 300 --seed 987654 \
+    python scripts/record_evaluation.py MODEL_DIR --n-height 1000 --n-image 1000 --seed 987654 \
         --out-dir runs/eval
 
 Writes ``eval_height.json`` and ``eval_image.json`` into ``--out-dir`` (the same objects
@@ -26,7 +26,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model", type=Path)
     ap.add_argument("--n-height", type=int, default=1000)
-    ap.add_argument("--n-image", type=int, default=300)
+    ap.add_argument("--n-image", type=int, default=1000)   # about 60 per instrument at 300: coverage too noisy
     ap.add_argument("--seed", type=int, default=987654)
     ap.add_argument("--mc", type=int, default=8)
     ap.add_argument("--workers", type=int, default=2)
