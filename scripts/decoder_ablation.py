@@ -41,22 +41,19 @@ def main() -> None:
     from surfsight.model import load_model
     from surfsight.model.dense_refit import decoder_modules, refit_decoder
     from surfsight.model.evaluate import evaluate, simulate
-    from surfsight.model.train import load_shards
+    from surfsight.model.refit import reinitialise
+    from surfsight.model.train import load_folders
 
     base = load_model(args.model)
     modes = base.metadata.get("recipe", {}).get("train", {}).get("modes", {"height": 0.5, "image": 0.25, "both": 0.25})
-    rows = [r for folder in args.data for r in load_shards(folder)]
+    rows = load_folders(args.data)
     size = int(base.metadata.get("size", base.config.tile))
     fresh = simulate(args.n_eval, args.eval_seed, size, 8, 2)
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     results = {}
     for name, tasks in VARIANTS.items():
         model = copy.deepcopy(base)
-        torch.manual_seed(args.seed)
-        for module in decoder_modules(model):
-            for m in module.modules():
-                if hasattr(m, "reset_parameters"):
-                    m.reset_parameters()
+        reinitialise(decoder_modules(model), args.seed)
         log(f"{name}: {args.steps} steps")
         summary = refit_decoder(model, rows, modes, steps=args.steps, seed=args.seed, tasks=tasks, log=log,
                                 log_every=max(1, args.steps // 5))

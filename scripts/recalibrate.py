@@ -36,7 +36,7 @@ def main() -> None:
 
     from surfsight.model import load_model, save_model
     from surfsight.model.calibration import calibrate
-    from surfsight.model.train import active_modes, load_shards
+    from surfsight.model.train import active_modes, load_folders
 
     model = load_model(args.model)
     recipe = model.metadata.get("recipe", {})
@@ -44,7 +44,7 @@ def main() -> None:
     alpha = args.alpha if args.alpha is not None else float(cal.get("alpha", 0.1))
     passes = args.passes if args.passes is not None else int(cal.get("passes", 16))
     modes = active_modes(recipe.get("train", {}).get("modes", {"height": 1}))
-    rows = [row for folder in args.calibration for row in load_shards(folder)]
+    rows = load_folders(args.calibration)
     t0 = time.perf_counter()
     calibration = calibrate(model, rows, alpha, passes, modes)
     print(f"calibrated on {len(rows)} samples x {len(modes)} input modes in {time.perf_counter() - t0:.0f} s",

@@ -35,14 +35,12 @@ def main() -> None:
 
     from surfsight.model import load_model, save_model
     from surfsight.model.dense_refit import refit_decoder
-    from surfsight.model.train import load_shards
+    from surfsight.model.train import load_folders
 
     model = load_model(args.model)
     recipe = model.metadata.get("recipe", {})
     modes = json.loads(args.modes) if args.modes else recipe.get("train", {}).get("modes", {"height": 1.0})
-    rows = []
-    for folder in args.data:
-        rows += load_shards(folder)
+    rows = load_folders(args.data)
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     log(f"{len(rows)} rows; refitting the decoder for {args.steps} steps, modes {modes}")
     summary = refit_decoder(model, rows, modes, steps=args.steps, lr=args.lr, batch=args.batch, seed=args.seed,

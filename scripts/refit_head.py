@@ -49,7 +49,7 @@ def main() -> None:
     from surfsight.model import load_model, save_model
     from surfsight.model.calibration import calibrate
     from surfsight.model.refit import concat_features, folder_features, refit_head
-    from surfsight.model.train import active_modes, describe_folder, load_shards
+    from surfsight.model.train import active_modes, describe_folder, load_folders
 
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     model = load_model(args.model)
@@ -64,7 +64,7 @@ def main() -> None:
     summary["extra_data"] = [describe_folder(f) for f in args.extra]
     cal = recipe.get("calibration", {"alpha": 0.1, "passes": 16})
     log("recalibrating ...")
-    cal_rows = [row for folder in args.calibration for row in load_shards(folder)]
+    cal_rows = load_folders(args.calibration)
     calibration = calibrate(model, cal_rows, float(cal["alpha"]), int(cal["passes"]), modes)
     metadata = {k: v for k, v in model.metadata.items() if k != "evaluation"}
     metadata.setdefault("training", {})["head_refit"] = summary

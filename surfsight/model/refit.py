@@ -72,16 +72,21 @@ def head_modules(model: SurfsightModel) -> list[torch.nn.Module]:
     return [model.trunk, model.out_parameters, model.out_uncertainty, model.out_instrument]
 
 
-def reinitialise_head(model: SurfsightModel, seed: int = 0) -> None:
-    """Draw the global head's weights afresh (PyTorch's default initialisation, seeded): a refit
-    from here does not depend on what the joint stage left in the head."""
-    g = torch.random.fork_rng(devices=[])
-    with g:
+def reinitialise(modules: Sequence[torch.nn.Module], seed: int = 0) -> None:
+    """Draw the weights of ``modules`` afresh (PyTorch's default initialisation of every layer that
+    has one, batch-norm statistics included), seeded, leaving the global random state as it was."""
+    with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        for module in head_modules(model):
+        for module in modules:
             for layer in module.modules():
-                if isinstance(layer, torch.nn.Linear):
+                if hasattr(layer, "reset_parameters"):
                     layer.reset_parameters()
+
+
+def reinitialise_head(model: SurfsightModel, seed: int = 0) -> None:
+    """Draw the global head's weights afresh (:func:`reinitialise`): a refit from here does not
+    depend on what the joint stage left in the head."""
+    reinitialise(head_modules(model), seed)
 
 
 def folder_features(model: SurfsightModel, folders: Sequence[str], modes: Sequence[str], batch: int = 64,

@@ -121,14 +121,25 @@ def _folders(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
 
 
-def load_shards(root: str | os.PathLike, limit: int | None = None) -> list[dict[str, Any]]:
-    """All rows of a shard folder in memory (``index.json`` if present, else every shard file)."""
+def shard_files(root: str | os.PathLike) -> list[Path]:
+    """The shard files of a folder: those ``index.json`` lists if present, else every ``shard-*.npz``
+    (empty when there are none, or no such folder)."""
     root = Path(root)
     index = root / "index.json"
     if index.is_file():
-        files = [root / s["file"] for s in json.loads(index.read_text())["shards"]]
-    else:
-        files = sorted(root.glob("shard-*.npz"))
+        return [root / s["file"] for s in json.loads(index.read_text())["shards"]]
+    return sorted(root.glob("shard-*.npz"))
+
+
+def load_folders(folders: Any, limit: int | None = None) -> list[dict[str, Any]]:
+    """The rows of one shard folder or of a list of them, in order (:func:`load_shards` each)."""
+    return [row for folder in _folders(folders) for row in load_shards(folder, limit)]
+
+
+def load_shards(root: str | os.PathLike, limit: int | None = None) -> list[dict[str, Any]]:
+    """All rows of a shard folder in memory (``index.json`` if present, else every shard file)."""
+    root = Path(root)
+    files = shard_files(root)
     if not files:
         raise InputError(f"{root}: no shards found (make them with `surfsight synth generate`)")
     rows: list[dict[str, Any]] = []
@@ -287,7 +298,7 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
     for key, folders_ in (("train.head_refit.data", (tr.get("head_refit") or {}).get("data", [])),
                           ("data.calibration", data.get("calibration"))):
         for extra in _folders(folders_):
-            if not (Path(extra) / "index.json").is_file() and not any(Path(extra).glob("shard-*.npz")):
+            if not shard_files(extra):
                 raise InputError(f"{extra}: {key} names a folder with no shards "
                                  "(make them with `surfsight synth generate`)")
 
@@ -298,11 +309,8 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
         rows = stream_rows(int(st["pool"]), int(st["size"]), int(st["seed"]), int(st["mc"]), int(st["workers"]))
         source = {"stream": st}
     else:
-        folders = _folders(data["train"])
-        rows, source = [], {"train": []}
-        for folder_ in folders:
-            rows += load_shards(folder_, data.get("max_samples"))
-            source["train"].append(describe_folder(folder_))
+        rows = load_folders(data["train"], data.get("max_samples"))
+        source = {"train": [describe_folder(f) for f in _folders(data["train"])]}
     source["rows"] = len(rows)
     log(f"{len(rows)} training samples ({time.perf_counter() - t0:.0f} s)")
     t0 = time.perf_counter()  # the time limit counts from here: data loading is not training
@@ -415,7 +423,7 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
     model.eval()
     calibration = {}
     if data.get("calibration"):
-        cal_rows = [row for f in _folders(data["calibration"]) for row in load_shards(f)]
+        cal_rows = load_folders(data["calibration"])
         log(f"calibrating on {len(cal_rows)} held-out samples ...")
         from .calibration import calibrate
 
