@@ -8,7 +8,7 @@ folders. The evaluation recorded in model.json described the old intervals, so i
 rerun scripts/record_evaluation.py.
 
 Usage (the shipped model, see docs/MODEL_CARD.md):
-    python scripts/recalibrate.py runs/head_refit/model --calibration data/calib data/calib2 \
+    python scripts/recalibrate.py runs/height_decoder/model --calibration data/calib data/calib2 data/calib3 \
         --out runs/recalibrated/model
 """
 

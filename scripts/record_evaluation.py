@@ -8,9 +8,11 @@ Usage:
     python scripts/record_evaluation.py MODEL_DIR --n-height 1000 --n-image 1000 --seed 987654 \
         --out-dir runs/eval
 
-Writes ``eval_height.json`` and ``eval_image.json`` into ``--out-dir`` (the same objects
-``surfsight evaluate --json`` prints) and rewrites MODEL_DIR/model.json atomically with
-``metadata.evaluation = {"height": ..., "image": ...}`` (the weights are written back unchanged).
+Writes ``eval_height.json``, ``eval_height_tta.json`` (the same samples, defect masks with
+test-time augmentation; ``--no-tta`` skips it) and ``eval_image.json`` into ``--out-dir`` (the
+same objects ``surfsight evaluate --json [--tta]`` prints) and rewrites MODEL_DIR/model.json
+atomically with ``metadata.evaluation = {"height": ..., "height_tta": ..., "image": ...}`` (the
+weights are written back unchanged).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ def main() -> None:
     ap.add_argument("--mc", type=int, default=8)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--tta", action=argparse.BooleanOptionalAction, default=True,
+                    help="also evaluate the height input with test-time augmentation")
     ap.add_argument("--out-dir", type=Path, default=Path("runs/eval"))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -44,10 +48,13 @@ def main() -> None:
     rows = simulate(n, args.seed, size, args.mc, args.workers)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     result = {}
-    for mode, count in (("height", args.n_height), ("image", args.n_image)):
+    runs = [("height", "height", args.n_height, False), ("image", "image", args.n_image, False)]
+    if args.tta:
+        runs.insert(1, ("height_tta", "height", args.n_height, True))
+    for mode, input_, count, tta in runs:
         if count <= 0:
             continue
-        result[mode] = evaluate(model, seed=args.seed, input=mode, size=size, mc=args.mc, rows=rows[:count])
+        result[mode] = evaluate(model, seed=args.seed, input=input_, size=size, mc=args.mc, rows=rows[:count], tta=tta)
         (args.out_dir / f"eval_{mode}.json").write_text(json.dumps(result[mode], indent=1))
         d = result[mode]
         print(f"{mode}: n {d['n']}  Sa r2 {d['parameters']['Sa']['r2']:.4f}  "

@@ -28,16 +28,21 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=12)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--modes", default=None, help='JSON weights, default: the recipe\'s, e.g. {"height": 0.5, "image": 0.25, "both": 0.25}')
+    ap.add_argument("--height-decoder", action="store_true",
+                    help="first give the model a height decoder (a copy of its decoder) for inputs without an "
+                         "image; with --modes '{\"height\": 1.0}' only that copy is refitted")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, required=True, help="folder for the refitted model")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
     from surfsight.model import load_model, save_model
-    from surfsight.model.dense_refit import refit_decoder
+    from surfsight.model.dense_refit import refit_decoder, with_height_decoder
     from surfsight.model.train import load_folders
 
     model = load_model(args.model)
+    if args.height_decoder:
+        model = with_height_decoder(model)
     recipe = model.metadata.get("recipe", {})
     modes = json.loads(args.modes) if args.modes else recipe.get("train", {}).get("modes", {"height": 1.0})
     rows = load_folders(args.data)
@@ -46,6 +51,7 @@ def main() -> None:
     summary = refit_decoder(model, rows, modes, steps=args.steps, lr=args.lr, batch=args.batch, seed=args.seed,
                             log=log)
     summary["data"] = list(args.data)
+    summary["height_decoder"] = bool(args.height_decoder)
     metadata = {k: v for k, v in model.metadata.items() if k != "evaluation"}
     metadata.setdefault("training", {})["decoder_refit"] = summary
     model.metadata = metadata

@@ -15,7 +15,7 @@ the full recipe gives.
 
 Usage (how the shipped model's head was refitted, see docs/MODEL_CARD.md):
     python scripts/refit_head.py surfsight/data/models/default --data data/train data/train2 \
-        --extra data/train3 data/train4 --epochs 300 --reinit --calibration data/calib data/calib2 \
+        --extra data/train3 data/train4 --epochs 300 --reinit --calibration data/calib data/calib2 data/calib3 \
         --out runs/head_refit/model
 """
 

@@ -111,6 +111,8 @@ def predict(
     input: str = typer.Option("height", "--input", help="height, image or both."),
     spacing: Optional[str] = typer.Option(None, "--spacing", help="Pixel size for images, e.g. 1um."),
     channel: Optional[str] = typer.Option(None, "--channel", "-c", help="Channel to read."),
+    tta: bool = typer.Option(False, "--tta", help="Average the defect probabilities over the grid's symmetry "
+                             "transforms (8 dense passes on a square grid, 4 otherwise)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object, SI units."),
 ) -> None:
     """Find defects, estimate the true-texture parameters with 90 % intervals, name the instrument."""
@@ -123,8 +125,8 @@ def predict(
 
         heights, image, sp = _load_input(path, input, spacing, channel)
         net = load_model(model)
-        result = run(net, heights, image, sp)
-        doc = {"source": str(path), "model": model, **result.as_dict()}
+        result = run(net, heights, image, sp, tta=tta)
+        doc = {"source": str(path), "model": model, "tta": tta, **result.as_dict()}
     if as_json:
         print_json(doc)
         return
@@ -147,6 +149,7 @@ def evaluate(
     mc: int = typer.Option(8, "--mc", help="Monte Carlo repetitions for the measurement uncertainty truth."),
     workers: int = typer.Option(1, "--workers", "-j", help="Simulation worker processes."),
     passes: int = typer.Option(16, "--passes", help="MC-dropout passes."),
+    tta: bool = typer.Option(False, "--tta", help="Defect masks with test-time augmentation (see predict)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object."),
 ) -> None:
     """Score the model on fresh simulator samples (see surfsight.model.evaluate for the definitions)."""
@@ -160,7 +163,8 @@ def evaluate(
         from ..model.evaluate import evaluate as run
 
         net = load_model(model)
-        result = run(net, n=n, seed=seed, input=input, size=size, mc=mc, workers=workers, passes=passes)
+        result = run(net, n=n, seed=seed, input=input, size=size, mc=mc, workers=workers, passes=passes,
+                     tta=tta)
     if as_json:
         print_json(result)
         return

@@ -18,6 +18,10 @@ A held-out tenth of the rows (at most 256) is never trained on; the dense losses
 measured before and after in every input mode, and if the refitted decoder is worse on their
 sum weighted as the batches weigh the input modes (:func:`held_out_score`), the original decoder
 is put back (``kept`` in the summary says which).
+
+:func:`with_height_decoder` gives a one-decoder model a second decoder for height maps alone
+(``ModelConfig.height_decoder``), a copy of the first; a refit weighted to height input then
+trains that copy alone, and inputs with an image keep the decoder they had.
 """
 
 from __future__ import annotations
@@ -38,11 +42,30 @@ DENSE_TASKS = ("segmentation", "reconstruction")
 
 
 def decoder_modules(model: SurfsightModel) -> list[torch.nn.Module]:
-    """The modules :func:`refit_decoder` trains: decoder blocks and the two dense heads."""
-    return [model.up, model.segment, model.reconstruct]
+    """The modules :func:`refit_decoder` trains: decoder blocks and the two dense heads (of both
+    decoders when the model has a height decoder; each learns from its own inputs only)."""
+    return model.decoders()
 
 
 @torch.no_grad()
+def with_height_decoder(model: SurfsightModel) -> SurfsightModel:
+    """A copy of ``model`` with a height decoder (for inputs without an image) that starts as a
+    copy of its decoder; every output is unchanged until one of the two is refitted. A model
+    that has one already is returned as it is."""
+    if model.config.height_decoder:
+        return model
+    config = copy.deepcopy(model.config)
+    config.height_decoder = True
+    out = SurfsightModel(config, copy.deepcopy(model.metadata))
+    missing, unexpected = out.load_state_dict(model.state_dict(), strict=False)
+    assert not unexpected and all(k.startswith("height_") for k in missing), (missing, unexpected)
+    for general, heights in zip((model.up, model.segment, model.reconstruct),
+                                (out.height_up, out.height_segment, out.height_reconstruct)):
+        heights.load_state_dict(general.state_dict())
+    out.train(model.training)
+    return out
+
+
 def dense_losses(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: Sequence[str], tasks: Sequence[str],
                  batch: int = 32, device: str | torch.device = "cpu") -> dict[str, float]:
     """Mean dense losses of ``rows`` (no augmentation, inference mode), per ``mode/task``."""
@@ -54,7 +77,7 @@ def dense_losses(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: S
         for i in range(0, len(rows), batch):
             b = collate(rows[i:i + batch], model.config, mode)
             b = {k: v.to(device) for k, v in b.items()}
-            pred = model.decode(model.encode(b["x"]))
+            pred = model.decode(model.encode(b["x"]), model.has_image(b["x"]))
             losses = dense_task_losses(pred, b)
             for t in tasks:
                 sums[t] += float(losses[t]) * b["x"].shape[0]
@@ -128,7 +151,7 @@ def refit_decoder(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: 
             b = {k: v.to(device) for k, v in raw.items()}
             with torch.no_grad():
                 feats = model.encode(b["x"])
-            losses = dense_task_losses(model.decode(feats), b)
+            losses = dense_task_losses(model.decode(feats, model.has_image(b["x"])), b)
             loss = sum(losses[t] for t in tasks)
             opt.zero_grad(set_to_none=True)
             loss.backward()

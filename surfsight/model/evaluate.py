@@ -58,8 +58,8 @@ def simulate(n: int, seed: int, size: int, mc: int, workers: int = 1) -> list[di
 
 
 def evaluate(model: SurfsightModel, n: int = 100, seed: int = 987654, input: str = "height", size: int | None = None,
-             mc: int = 8, workers: int = 1, passes: int = 16, rows: list[dict[str, Any]] | None = None
-             ) -> dict[str, Any]:
+             mc: int = 8, workers: int = 1, passes: int = 16, rows: list[dict[str, Any]] | None = None,
+             tta: bool = False) -> dict[str, Any]:
     """Score ``model`` on ``n`` fresh samples; returns the metrics dict (see the module docs)."""
     if input not in ("height", "image", "both"):
         raise ValueError(f"evaluate: input must be height, image or both, got {input!r}")
@@ -86,7 +86,7 @@ def evaluate(model: SurfsightModel, n: int = 100, seed: int = 987654, input: str
         image = np.asarray(row["image"], np.float32) / 255.0 if input in ("image", "both") else None
         spacing = tuple(float(s) for s in row["spacing"])
         t = time.perf_counter()
-        p = predict(model, heights, image, spacing, passes=passes)
+        p = predict(model, heights, image, spacing, passes=passes, tta=tta)
         seconds += time.perf_counter() - t
         for j, k in enumerate(names):
             true[k].append(float(row["labels"][j]))
@@ -116,6 +116,7 @@ def evaluate(model: SurfsightModel, n: int = 100, seed: int = 987654, input: str
             tz = tz - tz.mean()
             recon_r2.append(r2(p.reconstruction - p.reconstruction.mean(), tz))
     result: dict[str, Any] = {"n": len(rows), "input": input, "seed": seed, "size": size, "mc": mc, "passes": passes,
+                              "tta": bool(tta),
                               "parameters": {}, "measurement_uncertainty": {}}
     inst_arr = np.array(inst_true)
     for k in names:

@@ -34,21 +34,28 @@ class _Wrapper(torch.nn.Module):
 
 
 def export_onnx(model: SurfsightModel, path: str | os.PathLike, size: int | None = None, opset: int = 17) -> Path:
-    """Write the model as ONNX to ``path`` (atomically)."""
-    model = model.eval()
+    """Write the model as ONNX to ``path`` (atomically). The model is exported in inference mode
+    and left in the mode it came in (the exporter restores the mode of the module it is given,
+    so that module is an evaluation-mode wrapper: a training-mode one would switch the model's
+    batch normalisation to batch statistics afterwards)."""
+    was_training = model.training
+    model.eval()
     size = int(size or model.config.tile)
     x = torch.zeros(1, model.config.in_channels, size, size)
     scale = torch.zeros(1, model.config.scale_features)
     out = Path(path)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
-        torch.onnx.export(_Wrapper(model), (x, scale), str(tmp), input_names=["x", "scale"], output_names=list(OUTPUTS),
+        torch.onnx.export(_Wrapper(model).eval(), (x, scale), str(tmp), input_names=["x", "scale"], output_names=list(OUTPUTS),
                           dynamic_axes={"x": {0: "batch", 2: "height", 3: "width"}, "scale": {0: "batch"},
                                         **{k: {0: "batch"} for k in OUTPUTS}},
                           opset_version=opset, dynamo=False)
+        os.replace(tmp, out)
     except ImportError as exc:
         raise InputError(f"export: ONNX export needs the onnx package ({exc})") from None
-    os.replace(tmp, out)
+    finally:
+        model.train(was_training)
+        tmp.unlink(missing_ok=True)  # a failed export leaves no partial file
     return out
 
 
@@ -60,6 +67,7 @@ def parity(model: SurfsightModel, path: str | os.PathLike, size: int = 64, seed:
         raise InputError("export: the parity check needs onnxruntime (pip install onnxruntime)") from None
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(2, model.config.in_channels, size, size, generator=g)
+    x[:, 4] = torch.tensor([1.0, 0.0])[:, None, None]  # image-presence: one input with an image, one without
     scale = torch.randn(2, model.config.scale_features, generator=g)
     with torch.no_grad():
         ref = model.eval()(x, scale)

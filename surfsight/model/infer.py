@@ -9,6 +9,13 @@
   (``passes`` forward passes of the cheap global head with dropout on), the sum scaled by the
   split-conformal factor of the input mode and the (predicted) instrument group
   (:mod:`surfsight.model.calibration`). Instrument probabilities are temperature scaled.
+* **Test-time augmentation** (``tta=True``, off by default: it costs one more dense pass per
+  transform). The defect probabilities are averaged over the surface's symmetry transforms, each
+  pass's output mapped back to the original grid: the eight of the dihedral group (quarter turns
+  with and without a mirror) on a square grid, the four mirrors when the two spacings differ
+  (a quarter turn would swap them). Test-time mirroring is nnU-Net's default (Isensee et al.,
+  Nature Methods 18 (2021) 203); the global outputs and the reconstruction come from the
+  untransformed pass.
 * **Instances.** Connected components (8-neighbourhood) of each predicted defect class, with
   geometry measured on the heights (levelled measured heights, or the reconstruction when
   only an image is given): depth below the median of a ring around the defect, width and length
@@ -89,7 +96,7 @@ def forward_tiled(model: SurfsightModel, x: torch.Tensor, tile: int | None = Non
         for c0 in cs:
             patch = x[:, :, r0:r0 + th, c0:c0 + tw]
             feats = model.encode(patch)
-            dense = model.decode(feats)
+            dense = model.decode(feats, model.has_image(patch))
             seg[:, :, r0:r0 + th, c0:c0 + tw] += dense["segmentation"].float() * win
             rec[:, :, r0:r0 + th, c0:c0 + tw] += dense["reconstruction"].float() * win
             weight[:, :, r0:r0 + th, c0:c0 + tw] += win
@@ -105,19 +112,62 @@ def forward_tiled(model: SurfsightModel, x: torch.Tensor, tile: int | None = Non
 
 
 @torch.no_grad()
+def symmetry_transforms(spacing: tuple[float, float]) -> list[tuple[int, bool]]:
+    """(quarter turns, mirror) pairs for test-time augmentation: the dihedral group of the
+    square on an isotropic grid, its four mirrors (0 and 2 turns) when the spacings differ."""
+    turns = (0, 1, 2, 3) if math.isclose(spacing[0], spacing[1], rel_tol=1e-9) else (0, 2)
+    return [(k, mirror) for k in turns for mirror in (False, True)]
+
+
+def _transform(t: torch.Tensor, turns: int, mirror: bool) -> torch.Tensor:
+    t = torch.rot90(t, turns, (-2, -1)) if turns else t
+    return torch.flip(t, (-1,)) if mirror else t
+
+
+def _untransform(t: torch.Tensor, turns: int, mirror: bool) -> torch.Tensor:
+    t = torch.flip(t, (-1,)) if mirror else t
+    return torch.rot90(t, -turns, (-2, -1)) if turns else t
+
+
+@torch.no_grad()
+def segmentation_probabilities(model: SurfsightModel, x: torch.Tensor, seg: torch.Tensor,
+                               spacing: tuple[float, float], tta: bool, tile: int | None = None,
+                               overlap: int | None = None) -> torch.Tensor:
+    """Class probabilities (1, K, H, W) from the segmentation logits ``seg`` of ``x``; with
+    ``tta`` averaged with those of every other symmetry transform of ``x``."""
+    prob = seg.softmax(1)
+    if not tta:
+        return prob
+    transforms = symmetry_transforms(spacing)
+    for turns, mirror in transforms[1:]:
+        other = forward_tiled(model, _transform(x, turns, mirror), tile, overlap)[0]
+        prob = prob + _untransform(other.softmax(1), turns, mirror)
+    return prob / len(transforms)
+
+
 def global_outputs(model: SurfsightModel, m1: torch.Tensor, m2: torch.Tensor, scale: torch.Tensor,
                    passes: int = 16) -> dict[str, torch.Tensor]:
     """Global outputs in the transformed (unstandardised) target space with total standard
-    deviations (aleatoric + MC-dropout epistemic); instrument logits averaged over passes."""
+    deviations (aleatoric + MC-dropout epistemic); instrument logits averaged over passes.
+
+    The MC-dropout passes use the same ``passes`` dropout masks for every sample (seed 0, drawn
+    for one sample at a time), so a sample's outputs do not depend on the batch it comes in: the
+    conformal calibration (batches of rows) and ``predict`` (one surface) see the same estimator.
+    The process's random state is left as it was."""
+    mc = passes > 1 and model.config.dropout > 0
+    if mc and m1.shape[0] > 1:
+        parts = [global_outputs(model, m1[i:i + 1], m2[i:i + 1], scale[i:i + 1], passes) for i in range(m1.shape[0])]
+        return {k: torch.cat([part[k] for part in parts]) for k in parts[0]}
     was = model.training
     model.eval()
     det = model.head(m1, m2, scale)
     runs = []
-    if passes > 1 and model.config.dropout > 0:
+    if mc:
         model.set_mc_dropout(True)
-        torch.manual_seed(0)
         try:
-            runs = [model.head(m1, m2, scale) for _ in range(passes)]
+            with torch.random.fork_rng(devices=[m1.device.index or 0] if m1.device.type == "cuda" else []):
+                torch.manual_seed(0)
+                runs = [model.head(m1, m2, scale) for _ in range(passes)]
         finally:
             model.set_mc_dropout(False)
     model.train(was)
@@ -264,8 +314,9 @@ def instances(classes: np.ndarray, heights: np.ndarray | None, spacing: tuple[fl
 @torch.no_grad()
 def predict(model: SurfsightModel, heights: np.ndarray | None = None, image: np.ndarray | None = None,
             spacing: float | tuple[float, float] = 1e-6, passes: int = 16, tile: int | None = None,
-            overlap: int | None = None) -> Prediction:
-    """Run the model on one surface of any size (heights in metres with NaN, and/or an image)."""
+            overlap: int | None = None, tta: bool = False) -> Prediction:
+    """Run the model on one surface of any size (heights in metres with NaN, and/or an image);
+    ``tta`` averages the defect probabilities over the grid's symmetry transforms."""
     sp = tuple(np.broadcast_to(np.asarray(spacing, float), (2,)).tolist())
     h = None if heights is None else torch.from_numpy(np.asarray(heights, np.float64))[None]
     im = None if image is None else torch.from_numpy(np.asarray(image, np.float32))[None]
@@ -279,7 +330,7 @@ def predict(model: SurfsightModel, heights: np.ndarray | None = None, image: np.
     inst = model.config.instrument_classes[int(probs.argmax())]
     params = parameter_intervals(model, g, scale, mode, [inst])[0]
     mu = measurement_uncertainties(model, g, scale)[0]
-    seg_prob = seg[0].softmax(0).numpy()
+    seg_prob = segmentation_probabilities(model, x, seg, sp, tta, tile, overlap)[0].numpy()
     classes = seg_prob.argmax(0).astype(np.uint8)
     ref, _ = references(scale)
     if mode == "image":

@@ -103,6 +103,11 @@ def concat_features(parts: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch
     return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
 
 
+def _cuda_devices(model: SurfsightModel) -> list[int]:
+    """The CUDA devices ``model`` lives on (whose random state a seeded stage forks)."""
+    return sorted({p.device.index or 0 for p in model.parameters() if p.device.type == "cuda"})
+
+
 def refit_head(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: Sequence[str], *, epochs: int = 200,
                lr: float = 2e-3, batch: int = 256, weight_decay: float = 1e-4, holdout: float = 0.1, seed: int = 0,
                device: str | torch.device = "cpu", tasks: Sequence[str] | None = None,
@@ -147,29 +152,33 @@ def refit_head(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: Seq
         reinitialise_head(model, seed)
     best, best_epoch = (held_out() if reinit else start_loss), 0
     best_state = copy.deepcopy([m.state_dict() for m in head_modules(model)])
-    try:
-        for epoch in range(1, epochs + 1):
-            model.set_mc_dropout(True)
-            perm = fit[torch.randperm(fit.numel(), generator=g)]
-            for group in opt.param_groups:
-                group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / epochs))
-            for i in range(0, perm.numel(), batch):
-                loss = _head_loss(model, d, perm[i:i + batch], tasks)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(params, 5.0)
-                opt.step()
+    # dropout masks from the seed, not from the process's random state: the same call gives the
+    # same head bit for bit, and the caller's random state is left as it was
+    with torch.random.fork_rng(devices=_cuda_devices(model)):
+        torch.manual_seed(seed)
+        try:
+            for epoch in range(1, epochs + 1):
+                model.set_mc_dropout(True)
+                perm = fit[torch.randperm(fit.numel(), generator=g)]
+                for group in opt.param_groups:
+                    group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / epochs))
+                for i in range(0, perm.numel(), batch):
+                    loss = _head_loss(model, d, perm[i:i + batch], tasks)
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(params, 5.0)
+                    opt.step()
+                model.set_mc_dropout(False)
+                v = held_out()
+                if v < best:
+                    best, best_epoch = v, epoch
+                    best_state = copy.deepcopy([m.state_dict() for m in head_modules(model)])
+                if epoch % max(1, epochs // 10) == 0 or epoch == epochs:
+                    log(f"head refit epoch {epoch}/{epochs}  held-out loss {v:.4f}  (best {best:.4f} at {best_epoch})")
+        finally:
             model.set_mc_dropout(False)
-            v = held_out()
-            if v < best:
-                best, best_epoch = v, epoch
-                best_state = copy.deepcopy([m.state_dict() for m in head_modules(model)])
-            if epoch % max(1, epochs // 10) == 0 or epoch == epochs:
-                log(f"head refit epoch {epoch}/{epochs}  held-out loss {v:.4f}  (best {best:.4f} at {best_epoch})")
-    finally:
-        model.set_mc_dropout(False)
-        for p in others:
-            p.requires_grad_(True)
+            for p in others:
+                p.requires_grad_(True)
     for m, state in zip(head_modules(model), best_state):
         m.load_state_dict(state)
     return {"samples": int(n), "modes": list(modes), "tasks": tasks, "epochs": int(epochs), "best_epoch": int(best_epoch),

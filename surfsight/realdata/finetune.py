@@ -91,7 +91,8 @@ def build_model(start: str = "default", seed: int = 0):
 def _groups(model):
     """Parameter groups: encoder (stem, down) and decoder (up, segment); the global heads are left alone."""
     encoder = [p for name in ("stem", "down") for p in getattr(model, name).parameters()]
-    decoder = [p for name in ("up", "segment") for p in getattr(model, name).parameters()]
+    names = ("up", "segment", "height_up", "height_segment")  # the height decoder: height-map inputs
+    decoder = [p for name in names if hasattr(model, name) for p in getattr(model, name).parameters()]
     return encoder, decoder
 
 

@@ -24,7 +24,12 @@ def test_predict_json(trained, tmp_path):
     doc = json.loads(result.output)
     assert doc["input"] == "height" and doc["instrument"]["class"] in doc["instrument"]["probabilities"]
     assert set(doc["parameters"]) >= {"Sa", "Sq", "Ssk", "Sku", "Sz", "Sdq", "Sal", "Str"}
-    assert isinstance(doc["defects"], list)
+    assert isinstance(doc["defects"], list) and doc["tta"] is False
+    # with test-time augmentation: the same global outputs, the masks from the averaged probabilities
+    result = runner.invoke(app, ["predict", str(path), "--model", str(out / "model"), "--json", "--tta"])
+    assert result.exit_code == 0, result.output
+    tta = json.loads(result.output)
+    assert tta["tta"] is True and tta["parameters"] == doc["parameters"] and tta["instrument"] == doc["instrument"]
 
 
 def test_predict_errors(trained, tmp_path):
@@ -54,7 +59,12 @@ def test_evaluate_json_has_the_contract_keys(trained):
     assert set(doc["measurement_uncertainty"]) == {"Sa", "Sq"}
     assert set(doc["instrument"]) >= {"accuracy", "ece"}
     assert set(doc["defects"]) >= {"miou", "iou", "recall"}
-    assert doc["seconds_per_sample"] > 0
+    assert doc["seconds_per_sample"] > 0 and doc["tta"] is False
+    result = runner.invoke(app, ["evaluate", "--model", str(out / "model"), "--n", "3", "--seed", "99", "--mc", "3",
+                                 "--passes", "2", "--json", "--tta"])
+    assert result.exit_code == 0, result.output
+    tta = json.loads(result.output)
+    assert tta["tta"] is True and tta["parameters"] == doc["parameters"]
 
 
 def test_export_onnx_parity(trained, tmp_path):

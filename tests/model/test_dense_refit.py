@@ -78,7 +78,7 @@ def test_dense_losses_match_a_direct_forward(data):
     for mode in ("height", "image"):
         b = collate(data[:5], model.config, mode)
         with torch.no_grad():
-            want = dense_task_losses(model.decode(model.encode(b["x"])), b)
+            want = dense_task_losses(model.decode(model.encode(b["x"]), model.has_image(b["x"])), b)
         for task in ("segmentation", "reconstruction"):
             assert got[f"{mode}/{task}"] == pytest.approx(float(want[task]), rel=1e-5)
 
