@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from benchmarks.common import save  # noqa: E402
+from surfsight.model.evaluate import counts_for_recall, is_found  # noqa: E402
 
 
 class Score:
@@ -56,7 +57,7 @@ class Score:
         self.fn += int((~predicted & truth).sum())
         for mask in defects:
             self.deep += 1
-            self.found += int(predicted[mask].mean() >= 0.5)
+            self.found += int(is_found(predicted, mask))
         self.seconds += seconds
         self.n += 1
 
@@ -94,7 +95,7 @@ def main() -> None:
         z, spacing = s.measured.heights, s.measured.spacing
         truth = s.label_map > 0
         noise = INSTRUMENTS[s.instrument].noise
-        deep = [d.mask for d in s.defects if d.depth_m > 3 * noise and d.mask.any()]
+        deep = [d.mask for d in s.defects if counts_for_recall(d.depth_m, noise, d.mask)]
         for name, tta in (("model", False), ("model_tta", True)):
             t = time.perf_counter()
             p = predict(model, z, None, spacing, passes=1, tta=tta)

@@ -59,8 +59,7 @@ def with_height_decoder(model: SurfsightModel) -> SurfsightModel:
     out = SurfsightModel(config, copy.deepcopy(model.metadata))
     missing, unexpected = out.load_state_dict(model.state_dict(), strict=False)
     assert not unexpected and all(k.startswith("height_") for k in missing), (missing, unexpected)
-    for general, heights in zip((model.up, model.segment, model.reconstruct),
-                                (out.height_up, out.height_segment, out.height_reconstruct)):
+    for general, heights in zip(model.decoder(), out.decoder(heights=True)):
         heights.load_state_dict(general.state_dict())
     out.train(model.training)
     return out

@@ -50,6 +50,17 @@ def _space(name: str, v: np.ndarray) -> np.ndarray:
     return v
 
 
+def counts_for_recall(depth: float, noise: float, mask: np.ndarray) -> bool:
+    """Whether a true defect enters ``recall``: deeper than 3x the instrument noise, and on the grid."""
+    return depth > 3 * noise and bool(mask.any())
+
+
+def is_found(predicted: np.ndarray, mask: np.ndarray) -> bool:
+    """Whether a true defect (``mask``) counts as found: at least half its pixels are predicted
+    as some defect (``predicted``, boolean)."""
+    return bool(predicted[mask].mean() >= 0.5)
+
+
 def simulate(n: int, seed: int, size: int, mc: int, workers: int = 1) -> list[dict[str, Any]]:
     """Shard-like rows of ``n`` fresh samples (seed ``seed``)."""
     from .train import stream_rows
@@ -106,11 +117,10 @@ def evaluate(model: SurfsightModel, n: int = 100, seed: int = 987654, input: str
         noise = INSTRUMENTS[classes[int(row["instrument"])]].noise
         inst_map = np.asarray(row["instances"])
         for j, rec in enumerate(row.get("defects", [])):
-            if (rec.get("depth_m") or 0.0) > 3 * noise:
-                mask = inst_map == j + 1
-                if mask.any():
-                    deep += 1
-                    found += int((p.classes[mask] > 0).mean() >= 0.5)
+            mask = inst_map == j + 1
+            if counts_for_recall(rec.get("depth_m") or 0.0, noise, mask):
+                deep += 1
+                found += int(is_found(p.classes > 0, mask))
         if image is not None:
             tz = np.asarray(row["truth"], np.float64)
             tz = tz - tz.mean()

@@ -36,6 +36,7 @@ from scipy import ndimage
 from .config import from_target
 from .data import _level, prepare_batch, references, statistics
 from .network import SurfsightModel
+from .seeding import seeded
 
 
 #: Physical limits of parameters whose learnt space is unbounded.
@@ -111,7 +112,6 @@ def forward_tiled(model: SurfsightModel, x: torch.Tensor, tile: int | None = Non
     return seg, rec, m1 / wsum, m2 / wsum
 
 
-@torch.no_grad()
 def symmetry_transforms(spacing: tuple[float, float]) -> list[tuple[int, bool]]:
     """(quarter turns, mirror) pairs for test-time augmentation: the dihedral group of the
     square on an isotropic grid, its four mirrors (0 and 2 turns) when the spacings differ."""
@@ -145,6 +145,7 @@ def segmentation_probabilities(model: SurfsightModel, x: torch.Tensor, seg: torc
     return prob / len(transforms)
 
 
+@torch.no_grad()
 def global_outputs(model: SurfsightModel, m1: torch.Tensor, m2: torch.Tensor, scale: torch.Tensor,
                    passes: int = 16) -> dict[str, torch.Tensor]:
     """Global outputs in the transformed (unstandardised) target space with total standard
@@ -165,8 +166,7 @@ def global_outputs(model: SurfsightModel, m1: torch.Tensor, m2: torch.Tensor, sc
     if mc:
         model.set_mc_dropout(True)
         try:
-            with torch.random.fork_rng(devices=[m1.device.index or 0] if m1.device.type == "cuda" else []):
-                torch.manual_seed(0)
+            with seeded(0, m1):
                 runs = [model.head(m1, m2, scale) for _ in range(passes)]
         finally:
             model.set_mc_dropout(False)

@@ -118,30 +118,34 @@ class SurfsightModel(nn.Module):
         """(B,) bool: which inputs carry an image (the image-presence channel of :meth:`prepare`)."""
         return x[:, 4].flatten(1).amax(dim=1) > 0.5
 
+    def decoder(self, heights: bool = False) -> tuple[nn.ModuleList, nn.Module, nn.Module]:
+        """(up-sampling blocks, segmentation head, reconstruction head) of the general decoder, or
+        with ``heights`` of the height decoder."""
+        if heights:
+            return self.height_up, self.height_segment, self.height_reconstruct
+        return self.up, self.segment, self.reconstruct
+
     def decoders(self) -> list[nn.Module]:
         """Every decoder module with its dense heads (the general decoder first)."""
-        general = [self.up, self.segment, self.reconstruct]
-        if not self.config.height_decoder:
-            return general
-        return general + [self.height_up, self.height_segment, self.height_reconstruct]
+        return [*self.decoder(), *(self.decoder(heights=True) if self.config.height_decoder else ())]
 
     def decode(self, feats: list[torch.Tensor], has_image: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Dense outputs from encoder features. With a height decoder, ``has_image`` ((B,) bool,
         :meth:`has_image` of the input) routes each sample: with an image through the general
         decoder, without one through the height decoder."""
         if not self.config.height_decoder:
-            return self._decode(feats, self.up, self.segment, self.reconstruct)
+            return self._decode(feats, *self.decoder())
         if has_image is None:
             raise ValueError("SurfsightModel.decode: this model has a height decoder; pass has_image "
                              "(SurfsightModel.has_image(x))")
         tracing = torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
         if not tracing and bool(has_image.all()):
-            return self._decode(feats, self.up, self.segment, self.reconstruct)
+            return self._decode(feats, *self.decoder())
         if not tracing and not bool(has_image.any()):
-            return self._decode(feats, self.height_up, self.height_segment, self.height_reconstruct)
+            return self._decode(feats, *self.decoder(heights=True))
         # a batch mixing both kinds of input (and any exported graph): both decoders, picked per sample
-        general = self._decode(feats, self.up, self.segment, self.reconstruct)
-        heights = self._decode(feats, self.height_up, self.height_segment, self.height_reconstruct)
+        general = self._decode(feats, *self.decoder())
+        heights = self._decode(feats, *self.decoder(heights=True))
         pick = has_image.view(-1, 1, 1, 1)
         return {k: torch.where(pick, general[k], heights[k]) for k in general}
 

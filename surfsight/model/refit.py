@@ -30,6 +30,7 @@ import torch
 from .data import collate, statistics
 from .losses import global_task_losses
 from .network import SurfsightModel
+from .seeding import seeded
 
 
 @torch.no_grad()
@@ -75,8 +76,7 @@ def head_modules(model: SurfsightModel) -> list[torch.nn.Module]:
 def reinitialise(modules: Sequence[torch.nn.Module], seed: int = 0) -> None:
     """Draw the weights of ``modules`` afresh (PyTorch's default initialisation of every layer that
     has one, batch-norm statistics included), seeded, leaving the global random state as it was."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed, *modules):
         for module in modules:
             for layer in module.modules():
                 if hasattr(layer, "reset_parameters"):
@@ -101,11 +101,6 @@ def folder_features(model: SurfsightModel, folders: Sequence[str], modes: Sequen
 def concat_features(parts: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
     """Several :func:`pooled_features` results as one."""
     return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
-
-
-def _cuda_devices(model: SurfsightModel) -> list[int]:
-    """The CUDA devices ``model`` lives on (whose random state a seeded stage forks)."""
-    return sorted({p.device.index or 0 for p in model.parameters() if p.device.type == "cuda"})
 
 
 def refit_head(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: Sequence[str], *, epochs: int = 200,
@@ -154,8 +149,7 @@ def refit_head(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: Seq
     best_state = copy.deepcopy([m.state_dict() for m in head_modules(model)])
     # dropout masks from the seed, not from the process's random state: the same call gives the
     # same head bit for bit, and the caller's random state is left as it was
-    with torch.random.fork_rng(devices=_cuda_devices(model)):
-        torch.manual_seed(seed)
+    with seeded(seed, model):
         try:
             for epoch in range(1, epochs + 1):
                 model.set_mc_dropout(True)
