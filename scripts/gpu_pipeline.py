@@ -6,7 +6,8 @@ training script calls the library directly:
 
     python3 scripts/gpu_pipeline.py generate --n 9000 --seed 1000 --mc 4 --workers 16 --out DIR
     python3 scripts/gpu_pipeline.py train --config configs/gpu_default.yaml --out RUN [--train-data DIR]
-        [--calibration-data DIR|none] [--head-refit-data DIR[,DIR...]] [--time-limit S] [--tasks a,b] [--workers N]
+        [--calibration-data DIR|none] [--head-refit-data DIR[,DIR...]] [--time-limit S] [--decoder-time-limit S]
+        [--tasks a,b] [--workers N]
     python3 scripts/gpu_pipeline.py evaluate --model RUN/model --n 400 --seed 987654 --input height --workers 4
 """
 
@@ -78,6 +79,7 @@ def main() -> None:
     t.add_argument("--calibration-data")
     t.add_argument("--head-refit-data", help="comma-separated shard folders read only by the head refit")
     t.add_argument("--time-limit", type=float)
+    t.add_argument("--decoder-time-limit", type=float, help="time limit of the decoder refit, seconds")
     t.add_argument("--tasks")
     t.add_argument("--workers", type=int)
     e = sub.add_parser("evaluate")
@@ -108,6 +110,8 @@ def main() -> None:
             over["train"]["head_refit"] = {"data": a.head_refit_data.split(",")}
         if a.time_limit:
             over["train"]["time_limit_s"] = a.time_limit
+        if a.decoder_time_limit:
+            over["train"]["decoder_refit"] = {"time_limit_s": a.decoder_time_limit}
         if a.tasks:
             over["train"]["tasks"] = a.tasks.split(",")
         if a.workers is not None:

@@ -7,7 +7,7 @@
 # safetensors, typer and defusedxml, and the magnetic-tile data under $SURFSIGHT_DATA/defects/.
 #
 #   SURFSIGHT_DATA=/path/to/shared/data bash scripts/label_efficiency_gpu.sh
-#   LABELS=50 STARTS=scratch STEPS_SCALE=2 bash scripts/label_efficiency_gpu.sh       # variants
+#   LABELS=50 STARTS=scratch STEPS_SCALE=2 bash scripts/label_efficiency_gpu.sh       # variants (also STEPS=N, DEVICE=cpu)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -15,14 +15,15 @@ OUT=${OUT:-benchmarks/results}
 LABELS=${LABELS:-20,50,all}
 SEEDS=${SEEDS:-0 1 2}
 STARTS=${STARTS:-default,scratch}
+DEVICE=${DEVICE:-cuda}       # cpu: a dry run of the script (with STEPS=2, say)
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
-"$PY" -c "import torch; assert torch.cuda.is_available(), 'no CUDA device'; print(torch.cuda.get_device_name(0))"
+[ "$DEVICE" = cpu ] || "$PY" -c "import torch; assert torch.cuda.is_available(), 'no CUDA device'; print(torch.cuda.get_device_name(0))"
 pids=()
 files=()
 for seed in $SEEDS; do
-  "$PY" benchmarks/bench_label_efficiency.py --device cuda --threads 4 --seeds "$seed" --labels "$LABELS" --starts "$STARTS" \
-      --steps-scale "${STEPS_SCALE:-1}" --out "$OUT/label_efficiency_seed$seed.json" \
+  "$PY" benchmarks/bench_label_efficiency.py --device "$DEVICE" --threads 4 --seeds "$seed" --labels "$LABELS" --starts "$STARTS" \
+      --steps-scale "${STEPS_SCALE:-1}" ${STEPS:+--steps "$STEPS"} --out "$OUT/label_efficiency_seed$seed.json" \
       > "$OUT/label_efficiency_seed$seed.log" 2>&1 &
   pids+=($!)
   files+=("$OUT/label_efficiency_seed$seed.json")

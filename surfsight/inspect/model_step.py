@@ -323,9 +323,12 @@ def _from_model(prediction: Any, surface: Surface, name: str) -> Detection:
 
 #: Smallest defect mIoU, measured on fresh simulator samples and recorded with the weights
 #: (``metadata["evaluation"]["height"]["defects"]["miou"]``), for the model's defect masks to be
-#: used in a verdict. Below it the rule-based detector finds the defects and the model still
-#: gives its parameter estimates and instrument class.
-DEFECT_QUALITY_GATE = 0.5
+#: used in a verdict: the model's own target (issue 5). Below it the rule-based detector finds the
+#: defects and the model still gives its parameter estimates and instrument class. (At 0.5, the
+#: gate before, weights with mIoU 0.595 on simulated tiles passed and turned the demo's verdicts
+#: wrong: zero-depth blobs made a good part nonconform, and a 190 um scratch found as three short
+#: fragments left it in the roughness; docs/inspect.md.)
+DEFECT_QUALITY_GATE = 0.8
 
 
 def defect_quality(net: Any) -> float | None:

@@ -65,6 +65,7 @@ def with_height_decoder(model: SurfsightModel) -> SurfsightModel:
     return out
 
 
+@torch.no_grad()
 def dense_losses(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: Sequence[str], tasks: Sequence[str],
                  batch: int = 32, device: str | torch.device = "cpu") -> dict[str, float]:
     """Mean dense losses of ``rows`` (no augmentation, inference mode), per ``mode/task``."""
@@ -100,12 +101,15 @@ def held_out_score(losses: dict[str, float], modes: dict[str, float]) -> float:
 def refit_decoder(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: dict[str, float], *, steps: int,
                   lr: float = 1e-3, batch: int = 12, weight_decay: float = 1e-4, warmup: float = 0.03,
                   seed: int = 0, device: str | torch.device = "cpu", tasks: Sequence[str] | None = None,
-                  log: Callable[[str], None] | None = None, log_every: int = 100, workers: int = 0) -> dict[str, Any]:
+                  log: Callable[[str], None] | None = None, log_every: int = 100, workers: int = 0,
+                  time_limit_s: float | None = None) -> dict[str, Any]:
     """Retrain the decoder of ``model`` in place on ``rows`` (see the module docs).
 
     ``modes``: input-mode weights of the batches, as in the training recipe. ``tasks``: the
     dense tasks to train (default: those of the model's configuration); ``workers``: DataLoader
-    workers building the batches (0: in this process). Returns a summary with
+    workers building the batches (0: in this process); ``time_limit_s``: stop after this many
+    seconds, the learning rate annealed over the share of steps or of the time used, whichever
+    is further along (as in the joint stage; such a run is not bit-reproducible). Returns a summary with
     the held-out losses before and after and whether the refitted decoder was kept.
     """
     from .train import Batches, batch_stream  # the joint stage's batches (train imports this module lazily)
@@ -135,7 +139,9 @@ def refit_decoder(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: 
     opt = torch.optim.AdamW(trained, lr=lr, weight_decay=weight_decay)
     batches = Batches(fit, model.config, seed, batch, modes)
     t0 = time.perf_counter()
-    running: dict[str, float] = {}
+    running: dict[str, torch.Tensor] = {}
+    bf16 = torch.device(device).type == "cuda"  # as the joint stage
+    done = 0
     try:
         for p in frozen:
             p.requires_grad_(False)
@@ -144,25 +150,34 @@ def refit_decoder(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: 
             m.train()
         for step, raw in enumerate(batch_stream(batches, 0, steps, workers)):
             frac = step / steps
+            if time_limit_s is not None:
+                frac = max(frac, (time.perf_counter() - t0) / float(time_limit_s))
             factor = frac / warmup if frac < warmup else 0.5 * (1 + math.cos(math.pi * (frac - warmup) / (1 - warmup)))
             for group in opt.param_groups:
                 group["lr"] = lr * factor
-            b = {k: v.to(device) for k, v in raw.items()}
-            with torch.no_grad():
-                feats = model.encode(b["x"])
-            losses = dense_task_losses(model.decode(feats, model.has_image(b["x"])), b)
+            b = {k: v.to(device, non_blocking=True) for k, v in raw.items()}
+            with torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16, enabled=bf16):
+                with torch.no_grad():
+                    feats = model.encode(b["x"])
+                losses = dense_task_losses(model.decode(feats, model.has_image(b["x"])), b)
             loss = sum(losses[t] for t in tasks)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(trained, 5.0)
             opt.step()
+            # running means stay on the device: reading them back every step would stall the GPU
             for t in tasks:
-                v = float(losses[t].detach())
-                running[t] = 0.98 * running.get(t, v) + 0.02 * v
-            if (step + 1) % log_every == 0 or step + 1 == steps:
-                rate = (step + 1) / max(1e-9, time.perf_counter() - t0)
-                log(f"decoder refit step {step + 1}/{steps}  " + "  ".join(f"{t[:4]} {v:.3f}" for t, v in running.items())
+                v = losses[t].detach().float()
+                running[t] = v if t not in running else 0.98 * running[t] + 0.02 * v
+            done = step + 1
+            over = time_limit_s is not None and time.perf_counter() - t0 > float(time_limit_s)
+            if done % log_every == 0 or done == steps or over:
+                rate = done / max(1e-9, time.perf_counter() - t0)
+                log(f"decoder refit step {done}/{steps}  " + "  ".join(f"{t[:4]} {float(v):.3f}" for t, v in running.items())
                     + f"  {rate:.2f} it/s")
+            if over:
+                log(f"decoder refit: time limit reached at step {done}")
+                break
     finally:
         for p, flag in zip(frozen, flags):
             p.requires_grad_(flag)
@@ -173,7 +188,7 @@ def refit_decoder(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: 
         for m, state in zip(decoder_modules(model), before_state):
             m.load_state_dict(state)
         log("decoder refit: held-out loss did not improve; the original decoder is kept")
-    return {"steps": int(steps), "lr": lr, "batch": batch, "seed": seed, "modes": modes, "tasks": tasks,
+    return {"steps": int(done), "steps_planned": int(steps), "time_limit_s": time_limit_s, "lr": lr, "batch": batch, "seed": seed, "modes": modes, "tasks": tasks,
             "held_out_rows": len(val), "held_out_before": before, "held_out_after": after,
             "held_out_score_before": held_out_score(before, modes), "held_out_score_after": held_out_score(after, modes),
             "kept": bool(kept),

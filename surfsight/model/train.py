@@ -22,7 +22,8 @@ A run is described by a YAML file (``configs/*.yaml``)::
       workers: 0                   # DataLoader workers building batches
       head_refit: {epochs: 200, lr: 0.002, batch: 256}   # optional second stage (model.refit); also
                                    # reinit: true (fresh head weights), data: [more shard folders, for this stage only]
-      decoder_refit: {steps: 2000, lr: 0.001, batch: 16} # optional: decoder on the frozen encoder (model.dense_refit)
+      decoder_refit: {steps: 2000, lr: 0.001, batch: 16} # optional: decoder on the frozen encoder (model.dense_refit);
+                                   # also time_limit_s (stop after that long, annealed over it)
     calibration: {alpha: 0.1, passes: 16}
 
 Every batch ``k`` is drawn with ``numpy.random.default_rng([seed, k])``, so a resumed run sees
@@ -344,7 +345,7 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
     t_loop = time.perf_counter()
     limit = tr.get("time_limit_s")
     step = start
-    running: dict[str, float] = {}
+    running: dict[str, torch.Tensor] = {}
     for step, batch in enumerate(batch_stream(batches, start, steps, int(tr.get("workers", 0))), start=start):
         # progress: share of steps done, or of the time limit used if that is further along
         frac = step / steps
@@ -364,9 +365,10 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
         total.backward()
         torch.nn.utils.clip_grad_norm_(params, 5.0)
         opt.step()
+        # running means stay on the device: reading them back every step would stall the GPU
         for t, v in losses.items():
-            v = float(v.detach())
-            running[t] = 0.9 * running.get(t, v) + 0.1 * v
+            v = v.detach().float()
+            running[t] = v if t not in running else 0.9 * running[t] + 0.1 * v
         done = step + 1
         if done % int(tr["log_every"]) == 0 or done == steps:
             w = loss_fn.weights()
@@ -376,7 +378,7 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
             rate = (done - start) / max(1e-9, time.perf_counter() - t_loop)
             eta = (steps - done) / max(rate, 1e-9)
             log(f"step {done}/{steps}  loss {float(total.detach()):.3f}  " +
-                "  ".join(f"{t[:4]} {v:.3f}" for t, v in running.items()) + f"  {rate:.2f} it/s  eta {eta:.0f} s")
+                "  ".join(f"{t[:4]} {float(v):.3f}" for t, v in running.items()) + f"  {rate:.2f} it/s  eta {eta:.0f} s")
         if done % int(tr["checkpoint_every"]) == 0 or done == steps:
             save_checkpoint(folder, model, loss_fn, opt, done, recipe)
         if limit is not None and time.perf_counter() - t0 > float(limit):
@@ -384,6 +386,7 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
             save_checkpoint(folder, model, loss_fn, opt, done, recipe)
             break
     fh.close()
+    final_losses = {t: float(v) for t, v in running.items()}
     steps_done = step + 1 if steps > start else start
     train_seconds = time.perf_counter() - t0
 
@@ -396,7 +399,8 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
         log(f"refitting the decoder on the frozen encoder for {int(dr['steps'])} steps ...")
         decoder_refit = refit_decoder(model, rows, tr["modes"], steps=int(dr["steps"]), lr=float(dr.get("lr", 1e-3)),
                                       batch=int(dr.get("batch", tr["batch"])), seed=seed, device=device, log=log,
-                                      log_every=int(tr["log_every"]), workers=int(tr.get("workers", 0)))
+                                      log_every=int(tr["log_every"]), workers=int(tr.get("workers", 0)),
+                                      time_limit_s=dr.get("time_limit_s"))
 
     # the input modes the run trained on, in a fixed order (for the head refit and the calibration)
     modes = active_modes(tr["modes"])
@@ -433,7 +437,7 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
     metadata = {
         "seed": seed, "versions": versions(), "recipe": recipe, "data": source,
         "training": {"steps": steps_done, "seconds": round(train_seconds, 1), "device": str(device),
-                     "bf16": bf16, "final_losses": running, "task_weights": loss_fn.weights(),
+                     "bf16": bf16, "final_losses": final_losses, "task_weights": loss_fn.weights(),
                      "parameters": int(sum(p.numel() for p in model.parameters())), "head_refit": head_refit,
                      "decoder_refit": decoder_refit},
         "calibration": calibration or model.metadata.get("calibration", {}),
@@ -441,7 +445,7 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
     }
     save_model(model, folder / "model", metadata)
     summary = {"out": str(folder), "steps": steps_done, "seconds": round(time.perf_counter() - t0, 1),
-               "final_losses": running}
+               "final_losses": final_losses}
     (folder / "summary.json").write_text(json.dumps(summary, indent=1))
     log(f"saved {folder / 'model'} ({summary['seconds']} s)")
     return model, summary

@@ -122,3 +122,28 @@ def test_held_out_score_weighs_modes_as_the_batches_do():
     assert held_out_score(before, {"height": 2, "image": 1, "both": 1}) == pytest.approx(held_out_score(before, modes))
     assert held_out_score({"height/segmentation": 1.0, "height/reconstruction": 2.0}, {"height": 1}) == 3.0
     assert held_out_score({}, modes) == 0.0
+
+
+def test_a_time_limit_stops_the_refit_and_is_recorded(data):
+    model = tiny_model(data)
+    summary = refit_decoder(model, data, {"height": 1.0}, steps=10**6, batch=4, time_limit_s=0.5)
+    assert 1 <= summary["steps"] < 10**6
+    assert summary["steps_planned"] == 10**6 and summary["time_limit_s"] == 0.5
+
+
+def test_held_out_losses_build_no_graph(data):
+    model = tiny_model(data)
+    with torch.enable_grad():
+        real = torch.Tensor.__float__
+        seen = []
+
+        def spy(t):
+            seen.append(t.requires_grad)
+            return real(t)
+
+        torch.Tensor.__float__ = spy
+        try:
+            dense_losses(model, data[:4], ["height"], ["segmentation"])
+        finally:
+            torch.Tensor.__float__ = real
+    assert seen and not any(seen)
