@@ -14,7 +14,8 @@ Definitions (all on the same ``n`` samples):
   classifier.
 * ``defects``: IoU per kind over all pixels of all samples, ``miou`` their mean over the kinds
   that occur; ``recall``: share of true defects deeper than 3x the instrument noise of which at
-  least half the pixels are predicted as some defect.
+  least half the pixels are predicted as some defect; ``recall_by_instrument`` and
+  ``recall_by_kind`` the same per instrument and per defect kind (``None`` where none counts).
 * ``reconstruction`` (image or both input): R2 of the reconstructed heights against the true
   levelled heights, per sample, median.
 """
@@ -61,6 +62,12 @@ def is_found(predicted: np.ndarray, mask: np.ndarray) -> bool:
     return bool(predicted[mask].mean() >= 0.5)
 
 
+def _recall_by(tally: dict[tuple[str, str], list[int]], group: str, names) -> dict[str, float | None]:
+    """Recall per name of ``group`` ("instrument" or "kind") from the (deep, found) tallies."""
+    return {name: (tally[(group, name)][1] / tally[(group, name)][0] if (group, name) in tally else None)
+            for name in names}
+
+
 def simulate(n: int, seed: int, size: int, mc: int, workers: int = 1) -> list[dict[str, Any]]:
     """Shard-like rows of ``n`` fresh samples (seed ``seed``)."""
     from .train import stream_rows
@@ -90,6 +97,7 @@ def evaluate(model: SurfsightModel, n: int = 100, seed: int = 987654, input: str
     inter = np.zeros(len(kinds))
     union = np.zeros(len(kinds))
     found = deep = 0
+    tally: dict[tuple[str, str], list[int]] = {}  # (instrument or kind, name) -> [deep, found]
     recon_r2 = []
     seconds = 0.0
     for row in rows:
@@ -119,8 +127,13 @@ def evaluate(model: SurfsightModel, n: int = 100, seed: int = 987654, input: str
         for j, rec in enumerate(row.get("defects", [])):
             mask = inst_map == j + 1
             if counts_for_recall(rec.get("depth_m") or 0.0, noise, mask):
+                hit = int(is_found(p.classes > 0, mask))
                 deep += 1
-                found += int(is_found(p.classes > 0, mask))
+                found += hit
+                for key in (("instrument", classes[int(row["instrument"])]), ("kind", str(rec.get("kind")))):
+                    pair = tally.setdefault(key, [0, 0])
+                    pair[0] += 1
+                    pair[1] += hit
         if image is not None:
             tz = np.asarray(row["truth"], np.float64)
             tz = tz - tz.mean()
@@ -158,7 +171,9 @@ def evaluate(model: SurfsightModel, n: int = 100, seed: int = 987654, input: str
     iou = {k: (float(inter[i] / union[i]) if union[i] > 0 else None) for i, k in enumerate(kinds)}
     present = [v for v in iou.values() if v is not None]
     result["defects"] = {"miou": float(np.mean(present)) if present else None, "iou": iou,
-                         "recall": float(found / deep) if deep else None, "n_deep_defects": deep}
+                         "recall": float(found / deep) if deep else None, "n_deep_defects": deep,
+                         "recall_by_instrument": _recall_by(tally, "instrument", classes),
+                         "recall_by_kind": _recall_by(tally, "kind", kinds)}
     if recon_r2:
         result["reconstruction"] = {"r2_median": float(np.nanmedian(recon_r2))}
     result["seconds_per_sample"] = seconds / max(1, len(rows))

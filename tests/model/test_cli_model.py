@@ -58,7 +58,13 @@ def test_evaluate_json_has_the_contract_keys(trained):
         assert set(doc["parameters"][p]) >= {"r2", "mape", "coverage90", "width90_rel"}
     assert set(doc["measurement_uncertainty"]) == {"Sa", "Sq"}
     assert set(doc["instrument"]) >= {"accuracy", "ece"}
-    assert set(doc["defects"]) >= {"miou", "iou", "recall"}
+    assert set(doc["defects"]) >= {"miou", "iou", "recall", "recall_by_instrument", "recall_by_kind"}
+    assert set(doc["defects"]["recall_by_kind"]) == set(doc["defects"]["iou"])
+    for group in ("recall_by_instrument", "recall_by_kind"):  # the overall recall is their weighted mean
+        values = [v for v in doc["defects"][group].values() if v is not None]
+        assert (doc["defects"]["recall"] is None) == (not values)
+        if values:
+            assert min(values) - 1e-12 <= doc["defects"]["recall"] <= max(values) + 1e-12
     assert doc["seconds_per_sample"] > 0 and doc["tta"] is False
     result = runner.invoke(app, ["evaluate", "--model", str(out / "model"), "--n", "3", "--seed", "99", "--mc", "3",
                                  "--passes", "2", "--json", "--tta"])
@@ -75,3 +81,11 @@ def test_export_onnx_parity(trained, tmp_path):
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
     assert doc["parity"] is True and max(doc["max_abs_difference"].values()) < 1e-3
+
+
+def test_recall_by_group_from_tallies():
+    from surfsight.model.evaluate import _recall_by
+
+    tally = {("instrument", "afm"): [4, 3], ("kind", "pit"): [2, 0]}
+    assert _recall_by(tally, "instrument", ["afm", "csi"]) == {"afm": 0.75, "csi": None}
+    assert _recall_by(tally, "kind", ["pit"]) == {"pit": 0.0}
