@@ -16,20 +16,15 @@ import argparse
 import json
 import os
 import platform
-import time
+import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-def _best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+from benchmarks.common import min_time  # noqa: E402
 
 
 def main() -> None:
@@ -58,12 +53,12 @@ def main() -> None:
         s = sample("ground", size, seed=1)
         z, sp = s.measured.heights, s.measured.spacing
         predict(model, z, None, sp, passes=16)  # warm-up
-        t_model = _best(lambda: predict(model, z, None, sp, passes=16), args.repeat)
-        t_tta = _best(lambda: predict(model, z, None, sp, passes=16, tta=True), args.repeat)
+        t_model = min_time(lambda: predict(model, z, None, sp, passes=16), args.repeat)
+        t_tta = min_time(lambda: predict(model, z, None, sp, passes=16, tta=True), args.repeat)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             surface = Surface(np.nan_to_num(z, nan=float(np.nanmean(z))), sp)
-            t_iso = _best(lambda: parameters(surface, names=names, on_error="nan"), args.repeat)
+            t_iso = min_time(lambda: parameters(surface, names=names, on_error="nan"), args.repeat)
         result["sizes"][str(size)] = {"model_s": round(t_model, 4), "model_tta_s": round(t_tta, 4),
                                       "metrology_s": round(t_iso, 4),
                                       "model_over_metrology": round(t_model / t_iso, 3),

@@ -6,7 +6,8 @@ costlier input mode), in float32 and under bf16 autocast on the GPU, and in floa
 the same machine (all its cores) as the reference measured in the same run. GPU times come from
 CUDA events around ``--repeat`` passes after ``--warmup`` passes (median of ``--rounds`` rounds);
 CPU times are the best of ``--rounds`` rounds of wall-clock time. Prints one JSON object (tiles per
-second, and the speed-up over the CPU as a ratio) and writes it to ``--out`` when given.
+second, and the speed-up over the CPU as a ratio) and writes it to ``--out`` (or, with ``--save``,
+to ``benchmarks/results/model_gpu.json``).
 
     python3 benchmarks/bench_model_gpu.py --batches 1 16 64 256 --out bench_gpu.json
 
@@ -17,14 +18,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import machine, min_time, save  # noqa: E402
 
 
 def _inputs(model, batch: int, device):
@@ -69,14 +69,8 @@ def cpu_rate(model, batch: int, rounds: int) -> float:
     x, scale = _inputs(model, batch, "cpu")
     with torch.no_grad():
         model(x, scale)
-        best = min(_timed(lambda: model(x, scale)) for _ in range(rounds))
+        best = min_time(lambda: model(x, scale), rounds)
     return batch / best
-
-
-def _timed(fn) -> float:
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
 
 
 def main() -> None:
@@ -87,7 +81,8 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--out")
+    ap.add_argument("--out", help="result file (default with --save: benchmarks/results/model_gpu.json)")
+    ap.add_argument("--save", action="store_true")
     a = ap.parse_args()
 
     import torch
@@ -95,9 +90,8 @@ def main() -> None:
     from surfsight.model import load_model
 
     model = load_model(a.model).eval()
-    result = {"model": a.model, "tile": model.config.tile, "input": "heights and image",
-              "parameters": int(sum(p.numel() for p in model.parameters())), "torch": torch.__version__,
-              "cpu_count": os.cpu_count(), "machine": platform.machine(), "gpu": None}
+    result = {"machine": machine(), "model": a.model, "tile": model.config.tile, "input": "heights and image",
+              "parameters": int(sum(p.numel() for p in model.parameters())), "torch": torch.__version__, "gpu": None}
     cpu = cpu_rate(model, a.cpu_batch, a.rounds)
     result["cpu"] = {"batch": a.cpu_batch, "threads": torch.get_num_threads(), "tiles_per_s": round(cpu, 1)}
     if torch.cuda.is_available():
@@ -114,12 +108,9 @@ def main() -> None:
                 print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
         result["rows"] = rows
         result["peak_memory_gb"] = round(torch.cuda.max_memory_allocated() / 1e9, 2)
-    text = json.dumps(result, indent=1)
-    print(text)
-    if a.out:
-        tmp = Path(a.out).with_suffix(".tmp")
-        tmp.write_text(text + "\n")
-        tmp.replace(a.out)
+    print(json.dumps(result, indent=1))
+    if a.out or a.save:
+        save("model_gpu", result, a.out)
 
 
 if __name__ == "__main__":

@@ -27,14 +27,26 @@ def best_time(function: Callable[[], Any], repeat: int = 5, budget_s: float = 20
     return statistics.median(times)
 
 
+def min_time(function: Callable[[], Any], repeat: int) -> float:
+    """Best (smallest) wall time of ``repeat`` calls."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
 def machine() -> dict[str, Any]:
     return {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
             "date": time.strftime("%Y-%m-%d %H:%M:%S")}
 
 
-def save(name: str, payload: dict[str, Any]) -> Path:
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{name}.json"
+def save(name: str, payload: dict[str, Any], path: str | os.PathLike | None = None) -> Path:
+    """Write ``payload`` with the machine's description to ``results/<name>.json`` (or to ``path``),
+    atomically."""
+    path = Path(path) if path is not None else RESULTS / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps({"machine": machine(), **payload}, indent=2))
     tmp.replace(path)

@@ -29,12 +29,7 @@ log() { echo "[+${SECONDS} s] $*" | tee -a "$LOGS/log.txt"; }
 pack() { tar czf "$OUT/logs.tar.gz" -C "$LOGS" . 2>/dev/null; }
 trap pack EXIT
 
-if ls .whl/*.whl >/dev/null 2>&1; then
-    "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
-        && export PYTHONPATH=/tmp/site:$PWD || export PYTHONPATH=$PWD
-else
-    export PYTHONPATH=$PWD
-fi
+. scripts/device_env.sh
 if [ -n "${MODEL:-}" ] && [ "$(realpath "$MODEL")" != "$(realpath surfsight/data/models/default)" ]; then
     cp "$MODEL"/model.safetensors "$MODEL"/model.json surfsight/data/models/default/ || { log "no model at $MODEL"; exit 1; }
 fi

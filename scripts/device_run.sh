@@ -39,12 +39,7 @@ export PYTHONUNBUFFERED=1
 mkdir -p "$OUT" "$WORK"
 log() { echo "[+${SECONDS} s] $*" | tee -a "$OUT/log.txt"; }
 
-if ls .whl/*.whl >/dev/null 2>&1; then
-    "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
-        && export PYTHONPATH=/tmp/site:$PWD || export PYTHONPATH=$PWD
-else
-    export PYTHONPATH=$PWD
-fi
+. scripts/device_env.sh
 log "machine: $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo no GPU), $(nproc) cores"
 "$PY" -c "import torch, numpy; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'numpy', numpy.__version__)" \
     2>&1 | tee -a "$OUT/log.txt"

@@ -112,7 +112,7 @@ def refit_decoder(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: 
     is further along (as in the joint stage; such a run is not bit-reproducible). Returns a summary with
     the held-out losses before and after and whether the refitted decoder was kept.
     """
-    from .train import Batches, batch_stream  # the joint stage's batches (train imports this module lazily)
+    from .train import Batches, batch_stream, progress  # the joint stage's (train imports this module lazily)
 
     log = log or (lambda msg: None)
     if steps < 1:
@@ -140,7 +140,8 @@ def refit_decoder(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: 
     batches = Batches(fit, model.config, seed, batch, modes)
     t0 = time.perf_counter()
     running: dict[str, torch.Tensor] = {}
-    bf16 = torch.device(device).type == "cuda"  # as the joint stage
+    device_type = torch.device(device).type
+    bf16 = device_type == "cuda"  # as the joint stage
     done = 0
     try:
         for p in frozen:
@@ -149,14 +150,12 @@ def refit_decoder(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: 
         for m in decoder_modules(model):
             m.train()
         for step, raw in enumerate(batch_stream(batches, 0, steps, workers)):
-            frac = step / steps
-            if time_limit_s is not None:
-                frac = max(frac, (time.perf_counter() - t0) / float(time_limit_s))
+            frac = progress(step, steps, time.perf_counter() - t0, time_limit_s)
             factor = frac / warmup if frac < warmup else 0.5 * (1 + math.cos(math.pi * (frac - warmup) / (1 - warmup)))
             for group in opt.param_groups:
                 group["lr"] = lr * factor
             b = {k: v.to(device, non_blocking=True) for k, v in raw.items()}
-            with torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16, enabled=bf16):
+            with torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=bf16):
                 with torch.no_grad():
                     feats = model.encode(b["x"])
                 losses = dense_task_losses(model.decode(feats, model.has_image(b["x"])), b)
@@ -188,7 +187,8 @@ def refit_decoder(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: 
         for m, state in zip(decoder_modules(model), before_state):
             m.load_state_dict(state)
         log("decoder refit: held-out loss did not improve; the original decoder is kept")
-    return {"steps": int(done), "steps_planned": int(steps), "time_limit_s": time_limit_s, "lr": lr, "batch": batch, "seed": seed, "modes": modes, "tasks": tasks,
+    return {"steps": int(done), "steps_planned": int(steps), "time_limit_s": time_limit_s, "lr": lr, "batch": batch,
+            "seed": seed, "modes": modes, "tasks": tasks,
             "held_out_rows": len(val), "held_out_before": before, "held_out_after": after,
             "held_out_score_before": held_out_score(before, modes), "held_out_score_after": held_out_score(after, modes),
             "kept": bool(kept),

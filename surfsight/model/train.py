@@ -257,6 +257,13 @@ def _device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def progress(step: int, steps: int, elapsed_s: float, limit_s: float | None) -> float:
+    """Share of a run done: of its ``steps``, or of its time limit if that is further along (so a
+    run bounded by time still anneals its learning rate)."""
+    frac = step / steps
+    return frac if limit_s is None else max(frac, elapsed_s / float(limit_s))
+
+
 def _lr_factor(frac: float, warmup: float) -> float:
     """Linear warm-up over the first ``warmup`` of the run, then cosine decay to 0 at ``frac`` 1."""
     if frac < warmup:
@@ -347,10 +354,7 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
     step = start
     running: dict[str, torch.Tensor] = {}
     for step, batch in enumerate(batch_stream(batches, start, steps, int(tr.get("workers", 0))), start=start):
-        # progress: share of steps done, or of the time limit used if that is further along
-        frac = step / steps
-        if limit is not None:
-            frac = max(frac, (time.perf_counter() - t0) / float(limit))
+        frac = progress(step, steps, time.perf_counter() - t0, limit)
         for group in opt.param_groups:
             group["lr"] = float(tr["lr"]) * _lr_factor(frac, float(tr["warmup"]))
         batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
