@@ -8,6 +8,10 @@
 #
 #   device run, carry [.whl]:  OUT=$OUT bash scripts/device_run.sh
 #
+# INIT (a saved model folder, carried) starts the network from those weights, LR sets the joint
+# stage's peak learning rate. Batches are finished on the GPU (train.batch_on auto): the loader's
+# workers only stack the stored arrays.
+#
 # The joint stage gets whatever time is left once the data exist, less DECODER_SECONDS for the
 # decoder refit and RESERVE_SECONDS for loading, saving and the benchmark; checkpoints are written
 # straight into $OUT/run, so a call cut short still returns the last one. $OUT receives at most
@@ -33,7 +37,9 @@ W=${WORKERS:-$(nproc)}
 DEADLINE=${DEADLINE:-560}
 DECODER_SECONDS=${DECODER_SECONDS:-80}
 RESERVE_SECONDS=${RESERVE_SECONDS:-75}
-MAX_TRAIN_SECONDS=${MAX_TRAIN_SECONDS:-330}
+MAX_TRAIN_SECONDS=${MAX_TRAIN_SECONDS:-400}
+INIT=${INIT:-}
+LR=${LR:-}
 WORK=${WORK:-/tmp/surfsight-device}
 export PYTHONUNBUFFERED=1
 mkdir -p "$OUT" "$WORK"
@@ -56,7 +62,8 @@ log "training $CONFIG: joint stage $TRAIN_SECONDS s, decoder refit $DECODER_SECO
 # a hard stop 25 s past the deadline (the time limits should end it well before; a cut run keeps its checkpoint)
 timeout $(( DEADLINE + 25 - SECONDS )) "$PY" scripts/gpu_pipeline.py train --config "$CONFIG" --out "$OUT/run" --train-data "$WORK/train" \
     --calibration-data none --time-limit "$TRAIN_SECONDS" --decoder-time-limit "$DECODER_SECONDS" \
-    ${TRAIN_WORKERS:+--workers "$TRAIN_WORKERS"} >> "$OUT/log.txt" 2>&1
+    ${TRAIN_WORKERS:+--workers "$TRAIN_WORKERS"} ${INIT:+--init "$INIT"} ${LR:+--lr "$LR"} \
+    ${BATCH_ON:+--batch-on "$BATCH_ON"} >> "$OUT/log.txt" 2>&1
 status=$?
 log "training finished with status $status"
 # the saved model supersedes the checkpoint (and frees two of the eight files $OUT may return)

@@ -7,7 +7,7 @@ training script calls the library directly:
     python3 scripts/gpu_pipeline.py generate --n 9000 --seed 1000 --mc 4 --workers 16 --out DIR
     python3 scripts/gpu_pipeline.py train --config configs/gpu_default.yaml --out RUN [--train-data DIR]
         [--calibration-data DIR|none] [--head-refit-data DIR[,DIR...]] [--time-limit S] [--decoder-time-limit S]
-        [--tasks a,b] [--workers N]
+        [--tasks a,b] [--workers N] [--init MODEL_DIR] [--lr LR] [--batch-on auto|device|workers]
     python3 scripts/gpu_pipeline.py evaluate --model RUN/model --n 400 --seed 987654 --input height --workers 4
 """
 
@@ -82,6 +82,9 @@ def main() -> None:
     t.add_argument("--decoder-time-limit", type=float, help="time limit of the decoder refit, seconds")
     t.add_argument("--tasks")
     t.add_argument("--workers", type=int)
+    t.add_argument("--init", help="a saved model folder whose weights start the network (train.init)")
+    t.add_argument("--lr", type=float, help="peak learning rate of the joint stage")
+    t.add_argument("--batch-on", choices=["auto", "device", "workers"], help="where batches are finished (train.batch_on)")
     e = sub.add_parser("evaluate")
     e.add_argument("--model", required=True)
     e.add_argument("--n", type=int, default=400)
@@ -116,6 +119,12 @@ def main() -> None:
             over["train"]["tasks"] = a.tasks.split(",")
         if a.workers is not None:
             over["train"]["workers"] = a.workers
+        if a.init:
+            over["train"]["init"] = a.init
+        if a.lr:
+            over["train"]["lr"] = a.lr
+        if a.batch_on:
+            over["train"]["batch_on"] = a.batch_on
         _, summary = train(load_recipe(a.config, **over), a.out, resume=False)
         print(json.dumps(summary))
     else:

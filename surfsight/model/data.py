@@ -33,7 +33,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import ModelConfig, to_target
+from .config import TRANSFORMS, ModelConfig
 from .signatures import N_SIGNATURES, signatures
 
 MICRON = 1e-6
@@ -144,25 +144,49 @@ def prepare(heights: np.ndarray | None, image: np.ndarray | None, spacing: Any) 
 
 # --- batches of simulated samples (shard rows) -----------------------------------------------------------------
 
-def targets(items: Sequence[dict[str, Any]], feats: torch.Tensor, config: ModelConfig, names: Sequence[str],
-            label_key: str = "labels") -> torch.Tensor:
-    """Transformed, unstandardised targets (B, len(names)); NaN where undefined."""
-    ref, spacing = references(feats)
-    out = np.full((len(items), len(names)), np.nan, np.float32)
-    all_names = list(config.parameter_names)
-    for i, item in enumerate(items):
-        for j, name in enumerate(names):
-            v = float(item[label_key][all_names.index(name)])
-            out[i, j] = to_target("Sa" if label_key == "uncertainty" else name, v, float(ref[i]), float(spacing[i]))
-    return torch.from_numpy(out)
+MODES = ("height", "image", "both")
 
 
-def collate(items: Sequence[dict[str, Any]], config: ModelConfig, mode: str, rng: np.random.Generator | None = None,
-            augment: bool = False) -> dict[str, torch.Tensor]:
-    """A training batch from shard rows (dicts as :class:`surfsight.synth.dataset.ShardDataset` gives).
+def targets(values: torch.Tensor, feats: torch.Tensor, config: ModelConfig, names: Sequence[str],
+            uncertainty: bool = False) -> torch.Tensor:
+    """Transformed, unstandardised targets (B, len(names)) float32; NaN where undefined.
 
-    ``mode``: ``"height"``, ``"image"`` or ``"both"`` (which inputs the network sees).
+    ``values``: (B, len(config.parameter_names)) physical values in SI units, the simulator's
+    ``labels`` (or its Monte Carlo ``uncertainty`` of them, ``uncertainty=True``: those are
+    heights, transformed as Sa is). Vectorised :func:`surfsight.model.config.to_target`.
     """
+    ref, spacing = references(feats)
+    ref, spacing = ref.to(values.device), spacing.to(values.device)
+    all_names = list(config.parameter_names)
+    v = values.to(torch.float64)
+    out = torch.full((v.shape[0], len(names)), math.nan, dtype=torch.float64, device=v.device)
+    for j, name in enumerate(names):
+        col = v[:, all_names.index(name)]
+        kind = TRANSFORMS.get("Sa" if uncertainty else name, "linear")
+        positive = torch.isfinite(col) & (col > 0)
+        safe = torch.where(positive, col, torch.ones_like(col))
+        if kind == "height":
+            t = torch.where(positive, torch.log(safe / ref), torch.full_like(col, math.nan))
+        elif kind == "lateral":
+            t = torch.where(positive, torch.log(safe / spacing), torch.full_like(col, math.nan))
+        elif kind == "log":
+            t = torch.where(positive, torch.log(safe), torch.full_like(col, math.nan))
+        else:
+            t = col
+        out[:, j] = t
+    return out.float()
+
+
+def gather(items: Sequence[dict[str, Any]], mode: str, rng: np.random.Generator | None = None,
+           augment: bool = False) -> dict[str, torch.Tensor]:
+    """Stack shard rows into raw tensors in their stored types (cheap: no levelling, no features).
+
+    With ``augment`` each row is flipped up-down and left-right with probability 1/2 each (drawn
+    from ``rng``). :func:`finish` turns the result into a training batch, on whatever device it
+    lies: building batches is then a copy on the CPU and arithmetic on the GPU.
+    """
+    if mode not in MODES:
+        raise ValueError(f"collate: mode must be one of {MODES}, got {mode!r}")
     items = list(items)
     if augment and rng is not None:
         flipped = []
@@ -174,27 +198,51 @@ def collate(items: Sequence[dict[str, Any]], config: ModelConfig, mode: str, rng
                         it[key] = np.flip(it[key], axis)
             flipped.append(it)
         items = flipped
-    measured = torch.from_numpy(np.stack([np.asarray(it["measured"], np.float64) for it in items]))
-    image = torch.from_numpy(np.stack([np.asarray(it["image"], np.float32) / 255.0 for it in items]))
-    spacing = torch.tensor([float(np.mean(it["spacing"])) for it in items], dtype=torch.float64)
+
+    def stack(key, dtype=None):
+        return torch.from_numpy(np.stack([np.asarray(it[key], dtype) for it in items]))
+
+    return {
+        "measured": stack("measured"), "image": stack("image"), "truth": stack("truth"),
+        "classes": stack("classes"),
+        "spacing": torch.tensor([float(np.mean(it["spacing"])) for it in items], dtype=torch.float64),
+        "labels": stack("labels", np.float64), "uncertainty": stack("uncertainty", np.float64),
+        "instrument": torch.tensor([int(it["instrument"]) for it in items], dtype=torch.int64),
+        "mode": torch.tensor(MODES.index(mode), dtype=torch.int64),
+    }
+
+
+def finish(raw: dict[str, torch.Tensor], config: ModelConfig) -> dict[str, torch.Tensor]:
+    """A training batch from :func:`gather`'s raw tensors, computed where they lie (CPU or GPU)."""
+    mode = MODES[int(raw["mode"])]
+    measured = raw["measured"].to(torch.float64)
+    image = raw["image"].to(torch.float32) / 255.0 if raw["image"].dtype == torch.uint8 else raw["image"].float()
     x, feats = prepare_batch(measured if mode in ("height", "both") else None,
-                             image if mode in ("image", "both") else None, spacing)
-    truth = torch.from_numpy(np.stack([np.asarray(it["truth"], np.float64) for it in items]))
+                             image if mode in ("image", "both") else None, raw["spacing"])
+    truth = raw["truth"].to(torch.float64)
     truth = truth - truth.mean(dim=(1, 2), keepdim=True)
     ref, _ = references(feats)
     if mode == "image":  # shape only: the absolute scale comes from the parameter head
         recon_ref = truth.std(dim=(1, 2)).clamp(min=1e-15)
     else:
         recon_ref = ref
-    p = targets(items, feats, config, config.parameter_names)
-    u = targets(items, feats, config, config.uncertainty_names, "uncertainty")
     return {
         "x": x, "scale": feats,
-        "classes": torch.from_numpy(np.stack([np.asarray(it["classes"], np.int64) for it in items])),
+        "classes": raw["classes"].to(torch.int64),
         "reconstruction": (truth / recon_ref[:, None, None]).clamp(-30, 30).float()[:, None],
-        "parameters": p, "uncertainty": u,
-        "instrument": torch.tensor([int(it["instrument"]) for it in items], dtype=torch.int64),
+        "parameters": targets(raw["labels"], feats, config, config.parameter_names),
+        "uncertainty": targets(raw["uncertainty"], feats, config, config.uncertainty_names, uncertainty=True),
+        "instrument": raw["instrument"],
     }
+
+
+def collate(items: Sequence[dict[str, Any]], config: ModelConfig, mode: str, rng: np.random.Generator | None = None,
+            augment: bool = False) -> dict[str, torch.Tensor]:
+    """A training batch from shard rows (dicts as :class:`surfsight.synth.dataset.ShardDataset` gives).
+
+    ``mode``: ``"height"``, ``"image"`` or ``"both"`` (which inputs the network sees).
+    """
+    return finish(gather(items, mode, rng, augment), config)
 
 
 def statistics(config: ModelConfig, scale: torch.Tensor, which: str) -> tuple[torch.Tensor, torch.Tensor]:

@@ -102,17 +102,18 @@ def refit_decoder(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: 
                   lr: float = 1e-3, batch: int = 12, weight_decay: float = 1e-4, warmup: float = 0.03,
                   seed: int = 0, device: str | torch.device = "cpu", tasks: Sequence[str] | None = None,
                   log: Callable[[str], None] | None = None, log_every: int = 100, workers: int = 0,
-                  time_limit_s: float | None = None) -> dict[str, Any]:
+                  time_limit_s: float | None = None, batch_on: str = "auto") -> dict[str, Any]:
     """Retrain the decoder of ``model`` in place on ``rows`` (see the module docs).
 
     ``modes``: input-mode weights of the batches, as in the training recipe. ``tasks``: the
     dense tasks to train (default: those of the model's configuration); ``workers``: DataLoader
     workers building the batches (0: in this process); ``time_limit_s``: stop after this many
     seconds, the learning rate annealed over the share of steps or of the time used, whichever
-    is further along (as in the joint stage; such a run is not bit-reproducible). Returns a summary with
+    is further along (as in the joint stage; such a run is not bit-reproducible); ``batch_on``:
+    where batches are finished (as the joint stage's ``train.batch_on``). Returns a summary with
     the held-out losses before and after and whether the refitted decoder was kept.
     """
-    from .train import Batches, batch_stream, progress  # the joint stage's (train imports this module lazily)
+    from .train import Batches, batch_stream, batches_on_device, progress, to_device  # the joint stage's (lazily: train imports this module)
 
     log = log or (lambda msg: None)
     if steps < 1:
@@ -137,7 +138,8 @@ def refit_decoder(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: 
     before_state = copy.deepcopy([m.state_dict() for m in decoder_modules(model)])
     before = dense_losses(model, val, list(modes), tasks, device=device) if val else {}
     opt = torch.optim.AdamW(trained, lr=lr, weight_decay=weight_decay)
-    batches = Batches(fit, model.config, seed, batch, modes)
+    on_device = batches_on_device(batch_on, torch.device(device))
+    batches = Batches(fit, model.config, seed, batch, modes, raw=on_device)
     t0 = time.perf_counter()
     running: dict[str, torch.Tensor] = {}
     device_type = torch.device(device).type
@@ -154,7 +156,7 @@ def refit_decoder(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: 
             factor = frac / warmup if frac < warmup else 0.5 * (1 + math.cos(math.pi * (frac - warmup) / (1 - warmup)))
             for group in opt.param_groups:
                 group["lr"] = lr * factor
-            b = {k: v.to(device, non_blocking=True) for k, v in raw.items()}
+            b = to_device(raw, torch.device(device), model.config, on_device)
             with torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=bf16):
                 with torch.no_grad():
                     feats = model.encode(b["x"])

@@ -20,6 +20,9 @@ A run is described by a YAML file (``configs/*.yaml``)::
       log_every: 20
       checkpoint_every: 200
       workers: 0                   # DataLoader workers building batches
+      init: null                   # a saved model folder whose weights start the network (same architecture)
+      batch_on: auto               # where batches are finished (levelling, features, targets): auto (the
+                                   # GPU when training on one), device, or workers
       head_refit: {epochs: 200, lr: 0.002, batch: 256}   # optional second stage (model.refit); also
                                    # reinit: true (fresh head weights), data: [more shard folders, for this stage only]
       decoder_refit: {steps: 2000, lr: 0.001, batch: 16} # optional: decoder on the frozen encoder (model.dense_refit);
@@ -57,7 +60,7 @@ import torch
 
 from ..errors import InputError
 from .config import ModelConfig, TASKS
-from .data import collate, statistics, target_statistics
+from .data import collate, finish, gather, statistics, target_statistics
 from .losses import MultiTaskLoss, task_losses
 from .network import SurfsightModel
 from .weights import save_model
@@ -70,7 +73,7 @@ DEFAULTS: dict[str, Any] = {
              "stream": {"size": 128, "seed": 1000, "mc": 8, "workers": 2, "pool": 2048}},
     "train": {"steps": 2000, "batch": 16, "lr": 2e-3, "weight_decay": 1e-4, "warmup": 0.05,
               "modes": {"height": 0.5, "image": 0.25, "both": 0.25}, "tasks": list(TASKS), "log_every": 20,
-              "checkpoint_every": 200, "workers": 0, "device": "auto", "threads": None, "time_limit_s": None},
+              "checkpoint_every": 200, "workers": 0, "init": None, "batch_on": "auto", "device": "auto", "threads": None, "time_limit_s": None},
     "calibration": {"alpha": 0.1, "passes": 16},
 }
 
@@ -178,11 +181,16 @@ def _as_is(item):
 
 
 class Batches(torch.utils.data.Dataset):
-    """Batch ``k`` of a run: indices and input mode drawn from ``default_rng([seed, k])``."""
+    """Batch ``k`` of a run: indices and input mode drawn from ``default_rng([seed, k])``.
+
+    ``raw=True`` gives :func:`surfsight.model.data.gather`'s stacked rows, which
+    :func:`surfsight.model.data.finish` completes on the training device (the same batch, its
+    arithmetic done on the GPU rather than in the loader's workers).
+    """
 
     def __init__(self, rows: Sequence[dict[str, Any]], config: ModelConfig, seed: int, batch: int,
-                 modes: dict[str, float]):
-        self.rows, self.config, self.seed, self.batch = rows, config, seed, batch
+                 modes: dict[str, float], raw: bool = False):
+        self.rows, self.config, self.seed, self.batch, self.raw = rows, config, seed, batch, raw
         self.modes = list(modes)
         p = np.array([modes[m] for m in self.modes], float)
         self.p = p / p.sum()
@@ -194,7 +202,50 @@ class Batches(torch.utils.data.Dataset):
         rng = np.random.default_rng([self.seed, int(step)])
         idx = rng.choice(len(self.rows), size=min(self.batch, len(self.rows)), replace=False)
         mode = self.modes[int(rng.choice(len(self.modes), p=self.p))]
-        return collate([self.rows[i] for i in idx], self.config, mode, rng, augment=True)
+        items = [self.rows[i] for i in idx]
+        if self.raw:
+            return gather(items, mode, rng, augment=True)
+        return collate(items, self.config, mode, rng, augment=True)
+
+
+def target_statistics_fields() -> list[str]:
+    """The configuration fields :func:`surfsight.model.data.target_statistics` fills."""
+    return [f"{prefix}{what}_{stat}" for prefix in ("", "image_") for what in ("target", "uncertainty")
+            for stat in ("mean", "std")]
+
+
+def _initial_weights(init: Any, config: ModelConfig) -> SurfsightModel | None:
+    """The model ``train.init`` names (a saved model folder), checked against the recipe's network."""
+    if not init:
+        return None
+    from .weights import load_model
+
+    start = load_model(init)
+    mine, theirs = config.to_dict(), start.config.to_dict()
+    keys = ("base_channels", "depth", "max_channels", "head_hidden", "height_decoder", "parameter_names",
+            "uncertainty_names", "tile")
+    differ = [k for k in keys if k in mine and mine[k] != theirs.get(k)]
+    if differ:
+        raise InputError(f"{init}: train.init's network differs from the recipe's in "
+                         + ", ".join(f"{k} ({theirs.get(k)!r} vs {mine[k]!r})" for k in differ))
+    return start
+
+
+def batches_on_device(setting: Any, device: torch.device) -> bool:
+    """Whether batches are finished on the training device (``train.batch_on``: ``auto``, i.e. on
+    a GPU; ``device``; ``workers``, i.e. wholly in the loader's workers)."""
+    setting = str(setting or "auto")
+    if setting not in ("auto", "device", "workers"):
+        raise ValueError(f"train.batch_on must be auto, device or workers, got {setting!r}")
+    return setting == "device" or (setting == "auto" and device.type == "cuda")
+
+
+def to_device(batch: dict[str, torch.Tensor], device: torch.device, config: ModelConfig,
+              on_device: bool) -> dict[str, torch.Tensor]:
+    """A loaded batch moved to ``device`` (and finished there when it is raw)."""
+    # the input mode stays here: reading it back from the GPU would stall every step
+    moved = {k: v if k == "mode" else v.to(device, non_blocking=True) for k, v in batch.items()}
+    return finish(moved, config) if on_device else moved
 
 
 def batch_stream(dataset: Batches, start: int, stop: int, workers: int) -> Iterator[dict[str, torch.Tensor]]:
@@ -327,9 +378,18 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
     config = ModelConfig(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in recipe["model"].items()})
     config.tile = int(rows[0]["measured"].shape[-1])
     config.tasks = tuple(tr["tasks"])
-    for k, v in target_statistics(rows[:512], config).items():
+    start_from = _initial_weights(tr.get("init"), config)
+    stats = target_statistics(rows[:512], config) if start_from is None else {
+        k: list(getattr(start_from.config, k)) for k in target_statistics_fields()}
+    for k, v in stats.items():
         setattr(config, k, v)
-    model = SurfsightModel(config).to(device)
+    model = SurfsightModel(config)
+    if start_from is not None:
+        model.load_state_dict(start_from.state_dict())
+        source["init"] = {"model": str(tr["init"]), "seed": start_from.metadata.get("seed"),
+                          "training": {k: start_from.metadata.get("training", {}).get(k) for k in ("steps", "seconds", "device")}}
+        log(f"network initialised from {tr['init']}")
+    model = model.to(device)
     loss_fn = MultiTaskLoss(config.tasks).to(device)
     params = list(model.parameters()) + list(loss_fn.parameters())
     opt = torch.optim.AdamW(params, lr=float(tr["lr"]), weight_decay=float(tr["weight_decay"]))
@@ -338,7 +398,8 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
         start = load_checkpoint(folder, model, loss_fn, opt)
         log(f"resumed from step {start}")
     steps = int(tr["steps"])
-    batches = Batches(rows, config, seed, int(tr["batch"]), tr["modes"])
+    on_device = batches_on_device(tr.get("batch_on"), device)
+    batches = Batches(rows, config, seed, int(tr["batch"]), tr["modes"], raw=on_device)
 
     # the loop
     metrics_path = folder / "metrics.csv"
@@ -357,7 +418,7 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
         frac = progress(step, steps, time.perf_counter() - t0, limit)
         for group in opt.param_groups:
             group["lr"] = float(tr["lr"]) * _lr_factor(frac, float(tr["warmup"]))
-        batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+        batch = to_device(batch, device, config, on_device)
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
             outputs = model(batch["x"], batch["scale"])
         pm, ps = statistics(config, batch["scale"], "parameters")
@@ -404,7 +465,7 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
         decoder_refit = refit_decoder(model, rows, tr["modes"], steps=int(dr["steps"]), lr=float(dr.get("lr", 1e-3)),
                                       batch=int(dr.get("batch", tr["batch"])), seed=seed, device=device, log=log,
                                       log_every=int(tr["log_every"]), workers=int(tr.get("workers", 0)),
-                                      time_limit_s=dr.get("time_limit_s"))
+                                      time_limit_s=dr.get("time_limit_s"), batch_on=tr.get("batch_on", "auto"))
 
     # the input modes the run trained on, in a fixed order (for the head refit and the calibration)
     modes = active_modes(tr["modes"])

@@ -76,3 +76,67 @@ def test_height_moments_of_a_sine():
     # first differences: RMS of a (sin(k(x + h)) - sin(kx)) / h = a * 2 sin(kh / 2) / h / sqrt(2)
     expected = a * 2 * np.sin(k * spacing / 2) / spacing / np.sqrt(2)
     assert float(np.exp(3 * feats[10])) == pytest.approx(expected, rel=2e-2)
+
+
+# --- batches finished on the training device -----------------------------------------------------------------------
+
+def test_finished_raw_batches_equal_the_workers_batches():
+    """Batches built raw and finished later (the GPU path) equal those built whole in a worker."""
+    from surfsight.model.train import Batches, to_device
+
+    from .conftest import rows, tiny_config
+
+    data = rows(6)
+    cfg = tiny_config()
+    modes = {"height": 1.0, "image": 1.0, "both": 1.0}
+    whole, raw = Batches(data, cfg, 3, 4, modes), Batches(data, cfg, 3, 4, modes, raw=True)
+    seen = set()
+    for k in range(12):
+        a = whole[k]
+        r = raw[k]
+        seen.add(int(r["mode"]))
+        assert r["measured"].dtype == torch.float32 and r["classes"].dtype == torch.uint8  # stored types travel
+        b = to_device(r, torch.device("cpu"), cfg, on_device=True)
+        assert set(a) == set(b)
+        for key in a:
+            assert a[key].dtype == b[key].dtype, key
+            assert torch.equal(torch.nan_to_num(a[key], nan=-7.0), torch.nan_to_num(b[key], nan=-7.0)), key
+    assert seen == {0, 1, 2}
+
+
+def test_vectorised_targets_match_the_scalar_transform():
+    from surfsight.model.config import to_target
+    from surfsight.model.data import MODES, finish, gather, references
+
+    from .conftest import rows, tiny_config
+
+    data = rows(5)
+    data[1]["labels"] = data[1]["labels"].copy()
+    data[1]["labels"][0] = np.nan      # undefined stays NaN
+    data[2]["labels"] = data[2]["labels"].copy()
+    data[2]["labels"][0] = 0.0         # a zero height cannot be logged: NaN, not -inf
+    cfg = tiny_config()
+    for mode in MODES:
+        b = finish(gather(data, mode), cfg)
+        ref, spacing = references(b["scale"])
+        names = list(cfg.parameter_names)
+        for i, row in enumerate(data):
+            for j, name in enumerate(names):
+                want = to_target(name, float(row["labels"][j]), float(ref[i]), float(spacing[i]))
+                got = float(b["parameters"][i, j])
+                assert (math.isnan(want) and math.isnan(got)) or got == pytest.approx(want, rel=1e-6, abs=1e-6)
+            for j, name in enumerate(cfg.uncertainty_names):
+                want = to_target("Sa", float(row["uncertainty"][names.index(name)]), float(ref[i]), float(spacing[i]))
+                got = float(b["uncertainty"][i, j])
+                assert (math.isnan(want) and math.isnan(got)) or got == pytest.approx(want, rel=1e-6, abs=1e-6)
+
+
+def test_batch_on_setting_is_checked():
+    from surfsight.model.train import batches_on_device
+
+    assert batches_on_device("auto", torch.device("cpu")) is False
+    assert batches_on_device("auto", torch.device("cuda")) is True
+    assert batches_on_device("device", torch.device("cpu")) is True
+    assert batches_on_device("workers", torch.device("cuda")) is False
+    with pytest.raises(ValueError, match="batch_on"):
+        batches_on_device("gpu", torch.device("cpu"))

@@ -77,3 +77,37 @@ def test_a_missing_calibration_folder_fails_before_training(shard_dirs, tmp_path
     with pytest.raises(InputError, match="gone: data.calibration names a folder with no shards"):
         train(recipe, tmp_path / "run", resume=False, log=lambda m: None)
     assert not (tmp_path / "run" / "metrics.csv").exists()
+
+
+def test_batches_finished_on_the_device_train_the_same_weights(shard_dirs, tmp_path):
+    """train.batch_on: device (the GPU path, run here on the CPU) changes where the arithmetic runs,
+    not the result: the same seeded run gives the same weights."""
+    from tests.model.conftest import tiny_recipe
+
+    runs = {}
+    for setting in ("workers", "device"):
+        recipe = tiny_recipe(shard_dirs, calibration=False, batch_on=setting)
+        model, _ = train(recipe, tmp_path / setting, resume=False, log=lambda m: None)
+        runs[setting] = model.state_dict()
+    for k, v in runs["workers"].items():
+        assert torch.equal(v, runs["device"][k]), k
+
+
+def test_init_starts_from_a_saved_model(trained, shard_dirs, tmp_path):
+    from surfsight.errors import InputError
+    from tests.model.conftest import tiny_recipe
+
+    out, _ = trained
+    start = load_model(out / "model")
+    recipe = tiny_recipe(shard_dirs, calibration=False, init=str(out / "model"), lr=0.0, weight_decay=0.0)
+    model, _ = train(recipe, tmp_path / "warm", resume=False, log=lambda m: None)
+    for k, v in start.state_dict().items():
+        if k.endswith("num_batches_tracked") or "running_" in k:
+            continue  # batch-norm statistics move even at a zero learning rate
+        assert torch.equal(v, model.state_dict()[k]), k
+    assert model.config.target_mean == start.config.target_mean
+    assert model.metadata["data"]["init"]["model"] == str(out / "model")
+    wider = tiny_recipe(shard_dirs, calibration=False, init=str(out / "model"))
+    wider["model"]["base_channels"] = 8
+    with pytest.raises(InputError, match="base_channels"):
+        train(wider, tmp_path / "wider", resume=False, log=lambda m: None)
