@@ -137,7 +137,8 @@ def predict(
     typer.echo(f"  {len(result.defects)} defect(s)")
     for d in result.defects:
         depth = f"{d['depth_m'] * 1e6:.3g} um deep, " if d.get("depth_m") is not None else ""
-        typer.echo(f"    {d['kind']}: {depth}{d['length_m'] * 1e6:.3g} x {d['width_m'] * 1e6:.3g} um")
+        unmeasured = " (not measured: inferred from its surroundings)" if d.get("measured_points") == 0 else ""
+        typer.echo(f"    {d['kind']}: {depth}{d['length_m'] * 1e6:.3g} x {d['width_m'] * 1e6:.3g} um{unmeasured}")
 
 
 def evaluate(

@@ -256,22 +256,6 @@ def measurement_uncertainties(model: SurfsightModel, g: dict[str, torch.Tensor],
     return out
 
 
-def without_unmeasured_blobs(classes: np.ndarray, measured: np.ndarray) -> np.ndarray:
-    """``classes`` with every defect region (connected, 8-neighbourhood, per class) that holds no
-    measured point set to background: from heights alone such a blob has no evidence and no depth.
-    A defect that reaches into a dropout keeps its unmeasured part (its extent is inferred)."""
-    out = classes.copy()
-    structure = np.ones((3, 3), bool)
-    for k in np.unique(classes[classes > 0]):
-        labels, n = ndimage.label(classes == k, structure)
-        if n == 0:
-            continue
-        has_point = np.zeros(n + 1, bool)
-        has_point[np.unique(labels[measured & (labels > 0)])] = True
-        out[(labels > 0) & ~has_point[labels]] = 0
-    return out
-
-
 def instances(classes: np.ndarray, heights: np.ndarray | None, spacing: tuple[float, float],
               kinds: tuple[str, ...], min_points: int = 6) -> list[dict[str, Any]]:
     """Defect instances (connected components per class) with geometry measured on ``heights``."""
@@ -313,6 +297,10 @@ def instances(classes: np.ndarray, heights: np.ndarray | None, spacing: tuple[fl
                 z = heights[r0:r1, c0:c1]
                 ring = ndimage.binary_dilation(mask, structure, iterations=3) & ~mask & np.isfinite(z)
                 inside = mask & np.isfinite(z)
+                # a defect may lie wholly in a dropout (steep pit walls return no light): the model
+                # infers it from its surroundings, but it has no depth; this says how many of its
+                # points have a height (measured, or reconstructed from an image alone)
+                rec["measured_points"] = int(inside.sum())
                 if ring.any() and inside.any():
                     level = float(np.median(z[ring]))
                     deficit = np.clip(level - z, 0, None)
@@ -348,8 +336,6 @@ def predict(model: SurfsightModel, heights: np.ndarray | None = None, image: np.
     mu = measurement_uncertainties(model, g, scale)[0]
     seg_prob = segmentation_probabilities(model, x, seg, sp, tta, tile, overlap)[0].numpy()
     classes = seg_prob.argmax(0).astype(np.uint8)
-    if mode == "height":
-        classes = without_unmeasured_blobs(classes, np.isfinite(np.asarray(heights, np.float64)))
     ref, _ = references(scale)
     if mode == "image":
         recon = rec[0, 0].numpy() * params["Sq"]["value"]

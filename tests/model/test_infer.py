@@ -170,18 +170,17 @@ def test_global_outputs_leave_the_random_state_alone(model):
     assert torch.equal(torch.rand(2), expected)
 
 
-def test_unmeasured_points_are_never_defects_from_heights_alone(model, monkeypatch):
-    """A model that calls a band of rows a scratch, across a dropout and a measured region, and a
-    dent wholly inside the dropout: from heights alone the dent (no measured point, no evidence) is
-    background and not reported, the scratch keeps its extent into the dropout and has a depth;
-    with an image beside the heights both stay."""
+def test_instances_say_how_many_of_their_points_were_measured(model, monkeypatch):
+    """A dent wholly inside a dropout is kept (steep walls leave real pits unmeasured; dropping such
+    blobs lowered the recorded mIoU and recall) but says it has no measured point and no depth; a
+    scratch reaching into the dropout is measured on its measured points."""
     from surfsight.model import infer
 
     def band(model, x, seg, spacing, tta, tile=None, overlap=None):
         p = torch.zeros(x.shape[0], len(model.config.defect_classes), *x.shape[-2:])
         p[:, 0] = 1.0
-        p[:, 0, 10:14], p[:, 1, 10:14] = 0.0, 1.0      # rows 10-13: a scratch across the scan
-        p[:, 0, 24:28, 24:28], p[:, 2, 24:28, 24:28] = 0.0, 1.0   # a dent inside the dropout
+        p[:, 0, 10:14], p[:, 1, 10:14] = 0.0, 1.0                # rows 10-13: a scratch across the scan
+        p[:, 0, 24:28, 24:28], p[:, 2, 24:28, 24:28] = 0.0, 1.0  # a dent inside the dropout
         return p
 
     monkeypatch.setattr(infer, "segmentation_probabilities", band)
@@ -189,28 +188,8 @@ def test_unmeasured_points_are_never_defects_from_heights_alone(model, monkeypat
     z[11:13, 4:16] -= 2e-6                               # the scratch is there, 2 um deep
     z[:, 20:] = np.nan                                   # a dropout band, 12 columns wide
     out = predict(model, heights=z, spacing=1e-6, passes=2)
-    assert (out.classes[24:28, 24:28] == 0).all() and (out.classes[10:14] == 1).all()
-    assert [d["kind"] for d in out.defects] == ["scratch"]
-    assert out.defects[0]["points"] == 4 * 32 and out.defects[0]["depth_m"] > 1.5e-6
-    both = predict(model, heights=z, image=np.random.default_rng(4).random((32, 32)), spacing=1e-6, passes=2)
-    assert (both.classes[10:14] == 1).all() and (both.classes[24:28, 24:28] == 2).all()
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.integers(0, 2**32 - 1), st.floats(0.0, 1.0))
-def test_unmeasured_blob_removal_only_removes_evidence_free_blobs(seed, dropout):
-    from scipy import ndimage
-
-    from surfsight.model.infer import without_unmeasured_blobs
-
-    rng = np.random.default_rng(seed)
-    classes = (rng.random((12, 14)) < 0.3) * rng.integers(1, 4, (12, 14))
-    measured = rng.random((12, 14)) >= dropout
-    out = without_unmeasured_blobs(classes.astype(np.uint8), measured)
-    changed = out != classes
-    assert (out[changed] == 0).all()                       # it only turns defects into background
-    assert np.array_equal(without_unmeasured_blobs(classes.astype(np.uint8), np.ones_like(measured)), classes)
-    for k in range(1, 4):                                  # every blob kept holds a measured point
-        labels, n = ndimage.label(out == k, np.ones((3, 3), bool))
-        for i in range(1, n + 1):
-            assert measured[labels == i].any()
+    found = {d["kind"]: d for d in out.defects}
+    assert set(found) == {"scratch", "dent"}
+    assert found["scratch"]["points"] == 4 * 32 and found["scratch"]["measured_points"] == 4 * 20
+    assert found["scratch"]["depth_m"] > 1.5e-6
+    assert found["dent"]["measured_points"] == 0 and found["dent"]["depth_m"] is None
