@@ -90,7 +90,7 @@ def run(args) -> dict:
                     break
                 if args.device.startswith("cuda"):
                     torch.cuda.reset_peak_memory_stats()
-                settings = Settings(steps=steps, batch=args.batch, seed=seed, device=args.device)
+                settings = Settings(steps=steps, batch=args.batch, seed=seed, device=args.device, amp=not args.no_amp)
                 record = finetune(model, data, settings)
                 t0 = time.perf_counter()
                 probs = predict(model.to(args.device), test.images, test.kind, test.spacing, batch=16,
@@ -98,7 +98,7 @@ def run(args) -> dict:
                 model.to("cpu")
                 report = segmentation_report(list(probs), truths)
                 row = {"labels": labels, "n": n, "start": start_name, "seed": seed, "steps": steps,
-                       "train_s": record["seconds"], "predict_s": round(time.perf_counter() - t0, 2),
+                       "bf16": record["bf16"], "train_s": record["seconds"], "predict_s": round(time.perf_counter() - t0, 2),
                        "peak_memory_mb": round(peak_memory_mb(args.device), 1),
                        **{k: report[k] for k in ("iou", "mean_f1", "image_auroc", "pixel_auroc")}}
                 runs.append(row)
@@ -157,6 +157,8 @@ def main(argv=None) -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--steps", type=int, default=None, help="fixed steps (default: the recipe's, x --steps-scale)")
     parser.add_argument("--steps-scale", type=float, default=1.0)
+    parser.add_argument("--no-amp", action="store_true",
+                        help="float32 throughout (default: bf16 autocast where the device computes it natively)")
     parser.add_argument("--data", default=None, help="shared data folder (default: $SURFSIGHT_DATA or ../shared/data)")
     parser.add_argument("--tag", default="", help="suffix of the result file")
     parser.add_argument("--out", default=None, help="result file (default: benchmarks/results/label_efficiency[_tag].json)")

@@ -9,7 +9,10 @@
 #   device run, carry [.whl]:  OUT=$OUT bash scripts/device_run.sh
 #
 # INIT (a saved model folder, carried) starts the network from those weights, LR sets the joint
-# stage's peak learning rate. Batches are finished on the GPU (train.batch_on auto): the loader's
+# stage's peak learning rate, BATCH its batch (and the decoder refit's). STEP_BENCH=1 first times
+# the training step stage by stage at batches 64 and 256 (benchmarks/bench_train_step.py, about a
+# minute, into $OUT/train_step.json; STEP_BENCH_BATCHES="4" for a CPU dry run) and gives the joint
+# stage that much less time. Batches are finished on the GPU (train.batch_on auto): the loader's
 # workers only stack the stored arrays.
 #
 # The joint stage gets whatever time is left once the data exist, less DECODER_SECONDS for the
@@ -55,6 +58,13 @@ rm -rf "$WORK/train"
 "$PY" scripts/gpu_pipeline.py generate --n "$N_TRAIN" --seed "$SEED" --mc "$MC" --workers "$W" --out "$WORK/train" \
     >> "$OUT/log.txt" 2>&1 || { log "simulation failed"; exit 1; }
 
+if [ "${STEP_BENCH:-0}" = 1 ]; then
+    log "timing the training step (batches ${STEP_BENCH_BATCHES:-64 256})"
+    timeout 120 "$PY" benchmarks/bench_train_step.py --config "$CONFIG" --data "$WORK/train" --rows 2048 \
+        --batch ${STEP_BENCH_BATCHES:-64 256} --batch-on device --workers "${TRAIN_WORKERS:-14}" --steps 30 --warmup 10 \
+        --out "$OUT/train_step.json" >> "$OUT/log.txt" 2>&1 || log "step benchmark failed or ran out of time"
+fi
+
 TRAIN_SECONDS=$(( DEADLINE - SECONDS - DECODER_SECONDS - RESERVE_SECONDS ))
 [ "$TRAIN_SECONDS" -gt "$MAX_TRAIN_SECONDS" ] && TRAIN_SECONDS=$MAX_TRAIN_SECONDS
 [ "$TRAIN_SECONDS" -lt 10 ] && TRAIN_SECONDS=10
@@ -63,7 +73,7 @@ log "training $CONFIG: joint stage $TRAIN_SECONDS s, decoder refit $DECODER_SECO
 timeout $(( DEADLINE + 25 - SECONDS )) "$PY" scripts/gpu_pipeline.py train --config "$CONFIG" --out "$OUT/run" --train-data "$WORK/train" \
     --calibration-data none --time-limit "$TRAIN_SECONDS" --decoder-time-limit "$DECODER_SECONDS" \
     ${TRAIN_WORKERS:+--workers "$TRAIN_WORKERS"} ${INIT:+--init "$INIT"} ${LR:+--lr "$LR"} \
-    ${BATCH_ON:+--batch-on "$BATCH_ON"} >> "$OUT/log.txt" 2>&1
+    ${BATCH_ON:+--batch-on "$BATCH_ON"} ${BATCH:+--batch "$BATCH"} >> "$OUT/log.txt" 2>&1
 status=$?
 log "training finished with status $status"
 # the saved model supersedes the checkpoint (and frees two of the eight files $OUT may return)

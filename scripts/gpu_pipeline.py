@@ -7,7 +7,7 @@ training script calls the library directly:
     python3 scripts/gpu_pipeline.py generate --n 9000 --seed 1000 --mc 4 --workers 16 --out DIR
     python3 scripts/gpu_pipeline.py train --config configs/gpu_default.yaml --out RUN [--train-data DIR]
         [--calibration-data DIR|none] [--head-refit-data DIR[,DIR...]] [--time-limit S] [--decoder-time-limit S]
-        [--tasks a,b] [--workers N] [--init MODEL_DIR] [--lr LR] [--batch-on auto|device|workers]
+        [--tasks a,b] [--workers N] [--init MODEL_DIR] [--lr LR] [--batch B] [--batch-on auto|device|workers]
     python3 scripts/gpu_pipeline.py evaluate --model RUN/model --n 400 --seed 987654 --input height --workers 4
 """
 
@@ -84,6 +84,7 @@ def main() -> None:
     t.add_argument("--workers", type=int)
     t.add_argument("--init", help="a saved model folder whose weights start the network (train.init)")
     t.add_argument("--lr", type=float, help="peak learning rate of the joint stage")
+    t.add_argument("--batch", type=int, help="batch of the joint stage and the decoder refit")
     t.add_argument("--batch-on", choices=["auto", "device", "workers"], help="where batches are finished (train.batch_on)")
     e = sub.add_parser("evaluate")
     e.add_argument("--model", required=True)
@@ -123,6 +124,9 @@ def main() -> None:
             over["train"]["init"] = a.init
         if a.lr:
             over["train"]["lr"] = a.lr
+        if a.batch:
+            over["train"]["batch"] = a.batch
+            over["train"].setdefault("decoder_refit", {})["batch"] = a.batch
         if a.batch_on:
             over["train"]["batch_on"] = a.batch_on
         _, summary = train(load_recipe(a.config, **over), a.out, resume=False)

@@ -1,7 +1,7 @@
 """Real labelled images: ``surfsight finetune``, ``segment``, ``evaluate-seg`` and ``anomaly fit|score``.
 
 * ``surfsight finetune --pairs PAIRS.csv --out MODEL_DIR [--model default|scratch|DIR] [--epochs N]
-  [--steps N] [--mask-threshold T] [--device cpu|cuda]`` adapts the model to defect-vs-background on
+  [--steps N] [--mask-threshold T] [--device cpu|cuda] [--time-limit S] [--fp32]`` adapts the model to defect-vs-background on
   real images (see :mod:`surfsight.realdata.finetune` for the recipe, ``docs/realdata.md`` for the
   figures);
 * ``surfsight segment --model MODEL_DIR PATHS... --out DIR`` writes ``<name>_mask.png`` and
@@ -49,6 +49,11 @@ def finetune(
     all_orientations: bool = typer.Option(
         False, "--all-orientations", help="Also up-down flips and 90-degree rotations (orientation-free surfaces)."),
     threads: int = typer.Option(0, "--threads", help="CPU threads for torch (0: its default; 1 is fastest on a busy machine)."),
+    time_limit: Optional[float] = typer.Option(
+        None, "--time-limit", help="Stop training after this many seconds; the schedule runs over the time "
+        "(for a hard budget on a busy machine)."),
+    fp32: bool = typer.Option(False, "--fp32", help="Float32 throughout (default: bfloat16 autocast where the "
+                              "device computes it natively: a GPU, or a CPU with AMX or AVX512-BF16)."),
 ) -> None:
     """Fine-tune the model on labelled real images (defect vs background) and save it."""
     from ..realdata.augment import Augment
@@ -66,10 +71,12 @@ def finetune(
             torch.set_num_threads(threads)
         augment = Augment(vflip=True, rotate90=True) if all_orientations else Augment()
         settings = Settings(steps=steps, epochs=epochs, size=(size, size), batch=batch, seed=seed, device=device,
-                            augment=augment)
+                            augment=augment, amp=not fp32, time_limit_s=time_limit)
         net, record = train_pairs(listed, model, settings, mask_threshold, _progress)
         model_api().save_model(net, out, {"realdata": record})
-    typer.echo(f"fine-tuned on {record['images']} images, {record['steps']} steps in {record['seconds']:.0f} s; "
+    precision = "bf16" if record.get("bf16") else "float32"
+    cut = f" of {record['steps_planned']} (time limit)" if record["steps"] < record["steps_planned"] else ""
+    typer.echo(f"fine-tuned on {record['images']} images, {record['steps']} steps{cut} ({precision}) in {record['seconds']:.0f} s; "
                f"model: {out}", err=True)
 
 

@@ -66,10 +66,11 @@ def test_cli_finetune_segment_evaluate(tiny_model_dir, tiny_pairs, tmp_path):
     out = tmp_path / "tuned"
     result = runner.invoke(app, ["finetune", "--pairs", str(tiny_pairs / "PAIRS.csv"), "--out", str(out),
                                  "--model", str(tiny_model_dir), "--steps", "2", "--size", "64", "--batch", "2",
-                                 "--all-orientations"])
+                                 "--all-orientations", "--fp32", "--time-limit", "600"])
     assert result.exit_code == 0, result.output
     tuned = load_model(out)                                   # loads like any saved model
-    assert tuned.metadata["realdata"]["steps"] == 2
+    assert tuned.metadata["realdata"]["steps"] == 2 and tuned.metadata["realdata"]["bf16"] is False
+    assert "(float32)" in result.output
     # a colour image of another size is accepted
     rgb = np.random.default_rng(0).integers(0, 255, (40, 70, 3), dtype=np.uint8)
     Image.fromarray(rgb).save(tmp_path / "colour.jpg")
@@ -98,3 +99,64 @@ def test_cli_errors_are_one_line(tmp_path, tiny_model_dir):
     assert result.exit_code == 2 and "does not exist" in result.output
     result = runner.invoke(app, ["segment", "--model", str(tmp_path / "nope"), str(bad), "--out", str(tmp_path)])
     assert result.exit_code == 2 and "nope" in result.output
+
+
+def test_bf16_only_where_the_device_computes_it_natively(monkeypatch, tiny_model_dir, tiny_pairs):
+    from surfsight.realdata import finetune as ft
+
+    class FakeCpuinfo:
+        flags = ""
+
+        def __init__(self, path):
+            assert str(path) == "/proc/cpuinfo"
+
+        def read_text(self):
+            return "flags\t\t: fpu sse2 avx2" + self.flags + "\n"
+
+    monkeypatch.setattr(ft, "Path", FakeCpuinfo)
+    assert ft.native_bf16("cuda") is True
+    assert ft.native_bf16("cpu") is False
+    FakeCpuinfo.flags = " avx512f avx512_bf16"
+    assert ft.native_bf16("cpu") is True
+    FakeCpuinfo.flags = " amx_tile amx_bf16"
+    assert ft.native_bf16(torch.device("cpu")) is True
+    # the record says which precision ran, and amp=False always means float32
+    data = load_set(read_pairs(tiny_pairs / "PAIRS.csv"), (64, 64))
+    assert finetune(load_model(tiny_model_dir), data, Settings(**FAST, amp=False))["bf16"] is False
+    assert finetune(load_model(tiny_model_dir), data, Settings(**FAST))["bf16"] is True
+
+
+@pytest.mark.parametrize("total", [1, 2, 3, 7, 20, 1050])
+def test_one_cycle_matches_torch(total):
+    """The schedule written out (so that a run bounded by time can follow it) gives torch's
+    OneCycleLR rates and Adam beta1 at every step."""
+    from surfsight.realdata.finetune import one_cycle
+
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.AdamW([{"params": [p], "lr": 1e-3}, {"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 3e-3}])
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[1e-3, 3e-3], total_steps=total, pct_start=0.15,
+                                                anneal_strategy="cos", div_factor=25.0, final_div_factor=1e3)
+    for step in range(total):
+        for group, peak in zip(opt.param_groups, (1e-3, 3e-3)):
+            lr, beta1 = one_cycle(step, total, peak)
+            assert lr == pytest.approx(group["lr"], rel=1e-12, abs=1e-18)
+            assert beta1 == pytest.approx(group["betas"][0], rel=1e-12)
+        opt.step()
+        sched.step() if step < total - 1 else None
+
+
+def test_a_time_limit_stops_the_run_and_anneals_over_the_time(tiny_model_dir, tiny_pairs, monkeypatch):
+    from surfsight.realdata import finetune as ft
+
+    clock = {"t": 0.0}
+
+    def fake_time():
+        clock["t"] += 1.0          # every call to the clock: one second later
+        return clock["t"]
+
+    data = load_set(read_pairs(tiny_pairs / "PAIRS.csv"), (64, 64))
+    monkeypatch.setattr(ft.time, "perf_counter", fake_time)
+    record = finetune(load_model(tiny_model_dir), data, Settings(**{**FAST, "steps": 50}, time_limit_s=6.0))
+    assert record["steps_planned"] == 50 and 1 <= record["steps"] < 50 and record["time_limit_s"] == 6.0
+    with pytest.raises(ft.InputError, match="time_limit_s"):
+        finetune(load_model(tiny_model_dir), data, Settings(**FAST, time_limit_s=0))
