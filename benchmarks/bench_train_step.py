@@ -37,12 +37,12 @@ from benchmarks.common import save  # noqa: E402
 STAGES = ("load", "to_device", "forward", "loss", "backward", "optimiser")
 
 
-def _op_counter_class():
+def op_counter():
+    """A dispatch mode that counts the ATen operations dispatched while active, per ``.stage``
+    (torch is imported lazily, so the class is made here)."""
     from torch.utils._python_dispatch import TorchDispatchMode
 
     class OpCounter(TorchDispatchMode):
-        """Counts the ATen operations dispatched while active, per ``stage``."""
-
         def __init__(self):
             super().__init__()
             self.stage, self.counts = None, {}
@@ -51,11 +51,7 @@ def _op_counter_class():
             self.counts[self.stage] = self.counts.get(self.stage, 0) + 1
             return func(*args, **(kwargs or {}))
 
-    return OpCounter
-
-
-def _OpCounter():
-    return _op_counter_class()()
+    return OpCounter()
 
 
 def measure(rows, config_path: str, batch: int, batch_on: str, workers: int, steps: int, warmup: int,
@@ -63,17 +59,14 @@ def measure(rows, config_path: str, batch: int, batch_on: str, workers: int, ste
     import numpy as np
     import torch
 
-    from surfsight.model.config import ModelConfig
     from surfsight.model.data import statistics, target_statistics
     from surfsight.model.losses import MultiTaskLoss, task_losses
     from surfsight.model.network import SurfsightModel
-    from surfsight.model.train import Batches, batch_stream, batches_on_device, load_recipe, to_device
+    from surfsight.model.train import Batches, batch_stream, batches_on_device, load_recipe, recipe_config, to_device
 
     recipe = load_recipe(config_path)
     tr = recipe["train"]
-    config = ModelConfig(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in recipe["model"].items()})
-    config.tile = int(rows[0]["measured"].shape[-1])
-    config.tasks = tuple(tr["tasks"])
+    config = recipe_config(recipe, rows)
     for k, v in target_statistics(rows[:256], config).items():
         setattr(config, k, v)
     torch.manual_seed(0)
@@ -121,7 +114,7 @@ def measure(rows, config_path: str, batch: int, batch_on: str, workers: int, ste
     for _ in range(warmup):
         step(next(stream))
     # the operations of one step
-    counter = _OpCounter()
+    counter = op_counter()
     b = next(stream)
     with counter:
         step(b, counter=counter)

@@ -216,7 +216,7 @@ def finish(raw: dict[str, torch.Tensor], config: ModelConfig) -> dict[str, torch
     """A training batch from :func:`gather`'s raw tensors, computed where they lie (CPU or GPU)."""
     mode = MODES[int(raw["mode"])]
     measured = raw["measured"].to(torch.float64)
-    image = raw["image"].to(torch.float32) / 255.0 if raw["image"].dtype == torch.uint8 else raw["image"].float()
+    image = raw["image"].to(torch.float32) / 255.0
     x, feats = prepare_batch(measured if mode in ("height", "both") else None,
                              image if mode in ("image", "both") else None, raw["spacing"])
     truth = raw["truth"].to(torch.float64)
@@ -259,6 +259,12 @@ def statistics(config: ModelConfig, scale: torch.Tensor, which: str) -> tuple[to
     im, is_ = vec(f"image_{key}_mean", 0.0), vec(f"image_{key}_std", 1.0)
     has_h = (scale[:, 3:4] > 0.5)
     return torch.where(has_h, hm, im), torch.where(has_h, hs, is_)
+
+
+def target_statistics_fields() -> list[str]:
+    """The configuration fields :func:`target_statistics` fills."""
+    return [f"{prefix}{what}_{stat}" for prefix in ("", "image_") for what in ("target", "uncertainty")
+            for stat in ("mean", "std")]
 
 
 def target_statistics(items: Sequence[dict[str, Any]], config: ModelConfig) -> dict[str, list[float]]:

@@ -138,12 +138,12 @@ def refit_decoder(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: 
     before_state = copy.deepcopy([m.state_dict() for m in decoder_modules(model)])
     before = dense_losses(model, val, list(modes), tasks, device=device) if val else {}
     opt = torch.optim.AdamW(trained, lr=lr, weight_decay=weight_decay)
-    on_device = batches_on_device(batch_on, torch.device(device))
+    dev = torch.device(device)
+    on_device = batches_on_device(batch_on, dev)
     batches = Batches(fit, model.config, seed, batch, modes, raw=on_device)
     t0 = time.perf_counter()
     running: dict[str, torch.Tensor] = {}
-    device_type = torch.device(device).type
-    bf16 = device_type == "cuda"  # as the joint stage
+    bf16 = dev.type == "cuda"  # as the joint stage
     done = 0
     try:
         for p in frozen:
@@ -156,8 +156,8 @@ def refit_decoder(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: 
             factor = frac / warmup if frac < warmup else 0.5 * (1 + math.cos(math.pi * (frac - warmup) / (1 - warmup)))
             for group in opt.param_groups:
                 group["lr"] = lr * factor
-            b = to_device(raw, torch.device(device), model.config, on_device)
-            with torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=bf16):
+            b = to_device(raw, dev, model.config, on_device)
+            with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=bf16):
                 with torch.no_grad():
                     feats = model.encode(b["x"])
                 losses = dense_task_losses(model.decode(feats, model.has_image(b["x"])), b)

@@ -60,7 +60,7 @@ import torch
 
 from ..errors import InputError
 from .config import ModelConfig, TASKS
-from .data import collate, finish, gather, statistics, target_statistics
+from .data import collate, finish, gather, statistics, target_statistics, target_statistics_fields
 from .losses import MultiTaskLoss, task_losses
 from .network import SurfsightModel
 from .weights import save_model
@@ -208,10 +208,13 @@ class Batches(torch.utils.data.Dataset):
         return collate(items, self.config, mode, rng, augment=True)
 
 
-def target_statistics_fields() -> list[str]:
-    """The configuration fields :func:`surfsight.model.data.target_statistics` fills."""
-    return [f"{prefix}{what}_{stat}" for prefix in ("", "image_") for what in ("target", "uncertainty")
-            for stat in ("mean", "std")]
+def recipe_config(recipe: dict[str, Any], rows: Sequence[dict[str, Any]]) -> ModelConfig:
+    """The network configuration of a recipe for training on ``rows`` (tile size and tasks set;
+    target statistics not yet)."""
+    config = ModelConfig(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in recipe["model"].items()})
+    config.tile = int(rows[0]["measured"].shape[-1])
+    config.tasks = tuple(recipe["train"]["tasks"])
+    return config
 
 
 def _initial_weights(init: Any, config: ModelConfig) -> SurfsightModel | None:
@@ -375,9 +378,7 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
     t0 = time.perf_counter()  # the time limit counts from here: data loading is not training
 
     # model, statistics of the targets, loss, optimiser
-    config = ModelConfig(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in recipe["model"].items()})
-    config.tile = int(rows[0]["measured"].shape[-1])
-    config.tasks = tuple(tr["tasks"])
+    config = recipe_config(recipe, rows)
     start_from = _initial_weights(tr.get("init"), config)
     stats = target_statistics(rows[:512], config) if start_from is None else {
         k: list(getattr(start_from.config, k)) for k in target_statistics_fields()}

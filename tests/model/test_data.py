@@ -140,3 +140,11 @@ def test_batch_on_setting_is_checked():
     assert batches_on_device("workers", torch.device("cuda")) is False
     with pytest.raises(ValueError, match="batch_on"):
         batches_on_device("gpu", torch.device("cpu"))
+
+
+def test_target_statistics_fill_the_fields_they_name():
+    from surfsight.model.data import target_statistics, target_statistics_fields
+
+    from .conftest import rows, tiny_config
+
+    assert sorted(target_statistics(rows(4), tiny_config())) == sorted(target_statistics_fields())
