@@ -14,7 +14,11 @@ the shipped model pre-trained on simulated surfaces; ``scratch``: the same netwo
 initialised) and each seed (the seed drives crops, augmentations and batch order; the labelled
 images are the same), the model is fine-tuned with the recipe of :mod:`surfsight.realdata.finetune`
 (same steps for both starts) and evaluated on the whole test split: pooled defect IoU, mean
-per-image F1, image AUROC (max probability), pixel AUROC. Training time and peak memory are recorded.
+per-image F1, image AUROC (max probability), pixel AUROC, with the test-time flips of
+:func:`surfsight.realdata.inputs.predict` (the default) and, under ``single_view``, read once (as
+every run before those flips were added), and pixel counts and IoU per defect kind (``by_category``,
+the image's folder; ``MT_Free`` shows the false alarms on good tiles). Training time and peak
+memory are recorded.
 
 Results go to ``benchmarks/results/label_efficiency[_<tag>].json``; a table is printed with the
 plain U-Net reference figures of the README beside ours.
@@ -44,6 +48,10 @@ REFERENCE = {
 }
 
 
+#: The metrics recorded per run (with test-time flips, the default of ``predict``, and read once).
+METRICS = ("iou", "mean_f1", "image_auroc", "pixel_auroc")
+
+
 def peak_memory_mb(device: str) -> float:
     import torch
 
@@ -57,8 +65,8 @@ def run(args) -> dict:
 
     from surfsight.realdata import splits
     from surfsight.realdata.finetune import Settings, build_model, default_steps, finetune
-    from surfsight.realdata.inputs import load_set, predict
-    from surfsight.realdata.metrics import segmentation_report
+    from surfsight.realdata.inputs import load_set, predict, tta_views
+    from surfsight.realdata.metrics import by_group, segmentation_report
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -67,6 +75,7 @@ def run(args) -> dict:
     train_all = load_set(split["train"], (256, 256), splits.MAGNETIC_TILE_THRESHOLD)
     test = load_set(split["test"], (256, 256), splits.MAGNETIC_TILE_THRESHOLD)
     truths = [m[0].numpy() > 0.5 for m in test.masks]
+    categories = [p.parent.parent.name for p in test.paths]     # MT_<kind>/Imgs/<name>.jpg
     load_s = time.perf_counter() - start
     print(f"loaded {len(split['train'])} train / {len(split['test'])} test images in {load_s:.1f} s", flush=True)
     if args.device.startswith("cuda"):
@@ -90,17 +99,24 @@ def run(args) -> dict:
                     break
                 if args.device.startswith("cuda"):
                     torch.cuda.reset_peak_memory_stats()
-                settings = Settings(steps=steps, batch=args.batch, seed=seed, device=args.device, amp=not args.no_amp)
+                settings = Settings(steps=steps, batch=args.batch, seed=seed, device=args.device, amp=not args.no_amp,
+                                    time_limit_s=args.time_limit)
                 record = finetune(model, data, settings)
                 t0 = time.perf_counter()
                 probs = predict(model.to(args.device), test.images, test.kind, test.spacing, batch=16,
                                 device=args.device)
+                predict_s = round(time.perf_counter() - t0, 2)
+                single = predict(model, test.images, test.kind, test.spacing, batch=16, device=args.device,
+                                 tta=False)
                 model.to("cpu")
                 report = segmentation_report(list(probs), truths)
-                row = {"labels": labels, "n": n, "start": start_name, "seed": seed, "steps": steps,
-                       "bf16": record["bf16"], "train_s": record["seconds"], "predict_s": round(time.perf_counter() - t0, 2),
+                report_single = segmentation_report(list(single), truths)
+                row = {"labels": labels, "n": n, "start": start_name, "seed": seed, "steps": record["steps"],
+                       "steps_planned": steps, "bf16": record["bf16"], "train_s": record["seconds"], "predict_s": predict_s,
                        "peak_memory_mb": round(peak_memory_mb(args.device), 1),
-                       **{k: report[k] for k in ("iou", "mean_f1", "image_auroc", "pixel_auroc")}}
+                       **{k: report[k] for k in METRICS}, "tta_views": [list(v) for v in tta_views(model)],
+                       "single_view": {k: report_single[k] for k in METRICS},
+                       "by_category": by_group([p > 0.5 for p in probs], truths, categories)}
                 runs.append(row)
                 print(json.dumps(row), flush=True)
                 if args.checkpoint:        # keep what is done if the run is cut short
@@ -157,6 +173,8 @@ def main(argv=None) -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--steps", type=int, default=None, help="fixed steps (default: the recipe's, x --steps-scale)")
     parser.add_argument("--steps-scale", type=float, default=1.0)
+    parser.add_argument("--time-limit", type=float, default=None,
+                        help="seconds of training per run; the schedule runs over the time (see finetune)")
     parser.add_argument("--no-amp", action="store_true",
                         help="float32 throughout (default: bf16 autocast where the device computes it natively)")
     parser.add_argument("--data", default=None, help="shared data folder (default: $SURFSIGHT_DATA or ../shared/data)")

@@ -4,7 +4,9 @@ For each size it times ``surfsight.model.predict`` (levelling, tiled network pas
 16 MC-dropout passes of the head, calibration, instances) from heights, the same with test-time
 augmentation of the defect masks (``tta=True``: eight dense passes), and, as the reference
 measured in the same run, ``surfsight.metrology.parameters`` for the same nine parameters on the
-same surface (the exact ISO route; the model additionally finds defects and gives intervals).
+same surface (the exact ISO route; the model additionally finds defects and gives intervals), and
+the same ``predict`` with the convolution weights in the plain contiguous (NCHW) layout instead of
+the channels-last layout the model keeps them in (``contiguous_over_channels_last``).
 Prints one JSON object; writes it to benchmarks/results/model.json with --save.
 
     .venv/bin/python benchmarks/bench_model.py --sizes 256 1024 --repeat 3
@@ -13,6 +15,7 @@ Prints one JSON object; writes it to benchmarks/results/model.json with --save.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import platform
@@ -55,6 +58,9 @@ def main() -> None:
         predict(model, z, None, sp, passes=16)  # warm-up
         t_model = min_time(lambda: predict(model, z, None, sp, passes=16), args.repeat)
         t_tta = min_time(lambda: predict(model, z, None, sp, passes=16, tta=True), args.repeat)
+        plain = copy.deepcopy(model).to(memory_format=torch.contiguous_format)
+        predict(plain, z, None, sp, passes=16)  # warm-up
+        t_plain = min_time(lambda: predict(plain, z, None, sp, passes=16), args.repeat)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             surface = Surface(np.nan_to_num(z, nan=float(np.nanmean(z))), sp)
@@ -62,9 +68,11 @@ def main() -> None:
         result["sizes"][str(size)] = {"model_s": round(t_model, 4), "model_tta_s": round(t_tta, 4),
                                       "metrology_s": round(t_iso, 4),
                                       "model_over_metrology": round(t_model / t_iso, 3),
-                                      "tta_over_model": round(t_tta / t_model, 3)}
+                                      "tta_over_model": round(t_tta / t_model, 3),
+                                      "model_contiguous_s": round(t_plain, 4),
+                                      "contiguous_over_channels_last": round(t_plain / t_model, 3)}
         print(f"{size}x{size}: model {t_model * 1e3:.0f} ms (with TTA {t_tta * 1e3:.0f} ms), ISO parameters "
-              f"{t_iso * 1e3:.0f} ms (ratio {t_model / t_iso:.2f})", flush=True)
+              f"{t_iso * 1e3:.0f} ms (ratio {t_model / t_iso:.2f}); contiguous weights {t_plain * 1e3:.0f} ms", flush=True)
     print(json.dumps(result, indent=1))
     if args.save:
         out = Path(__file__).parent / "results" / "model.json"

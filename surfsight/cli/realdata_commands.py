@@ -85,6 +85,8 @@ def segment(
     model: str = typer.Option("default", "--model", help="Model folder or shipped name."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder for masks and overlays."),
     threshold: float = typer.Option(0.5, "--threshold", help="Defect where probability > threshold."),
+    no_tta: bool = typer.Option(False, "--no-tta", help="Read each image once (default: the mean over the flips "
+                                "the model was trained with)."),
     json_out: bool = typer.Option(False, "--json", help="Print one summary row per image as JSON."),
 ) -> None:
     """Write defect masks and overlays (PNG) for images."""
@@ -93,7 +95,7 @@ def segment(
 
     with user_errors():
         net = model_api().load_model(model)
-        rows = segment_paths(net, _expand(paths), out, threshold)
+        rows = segment_paths(net, _expand(paths), out, threshold, tta=not no_tta)
     if json_out:
         print_json(rows)
     else:
@@ -108,6 +110,8 @@ def evaluate_seg(
     mask_threshold: Optional[float] = typer.Option(
         None, "--mask-threshold", help="Defect = mask value > T (default: the model's fine-tuning threshold, else 0)."),
     threshold: float = typer.Option(0.5, "--threshold", help="Defect where probability > threshold."),
+    no_tta: bool = typer.Option(False, "--no-tta", help="Read each image once (default: the mean over the flips "
+                                "the model was trained with)."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Pooled defect IoU, mean per-image F1, image and pixel AUROC on labelled pairs."""
@@ -119,7 +123,7 @@ def evaluate_seg(
         net = model_api().load_model(model)
         if mask_threshold is None:
             mask_threshold = float(net.metadata.get("realdata", {}).get("mask_threshold", 0.0))
-        report = evaluate(net, read_pairs(pairs), mask_threshold, threshold)
+        report = evaluate(net, read_pairs(pairs), mask_threshold, threshold, tta=not no_tta)
     report["mask_threshold"] = mask_threshold
     if json_out:
         print_json(report)

@@ -27,7 +27,6 @@ trains that copy alone, and inputs with an image keep the decoder they had.
 from __future__ import annotations
 
 import copy
-import math
 import time
 from typing import Any, Callable, Sequence
 
@@ -113,7 +112,7 @@ def refit_decoder(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: 
     where batches are finished (as the joint stage's ``train.batch_on``). Returns a summary with
     the held-out losses before and after and whether the refitted decoder was kept.
     """
-    from .train import Batches, batch_stream, batches_on_device, progress, to_device  # the joint stage's (lazily: train imports this module)
+    from .train import Batches, batch_stream, batches_on_device, lr_factor, progress, to_device  # the joint stage's (lazily: train imports this module)
 
     log = log or (lambda msg: None)
     if steps < 1:
@@ -153,9 +152,8 @@ def refit_decoder(model: SurfsightModel, rows: Sequence[dict[str, Any]], modes: 
             m.train()
         for step, raw in enumerate(batch_stream(batches, 0, steps, workers)):
             frac = progress(step, steps, time.perf_counter() - t0, time_limit_s)
-            factor = frac / warmup if frac < warmup else 0.5 * (1 + math.cos(math.pi * (frac - warmup) / (1 - warmup)))
             for group in opt.param_groups:
-                group["lr"] = lr * factor
+                group["lr"] = lr * lr_factor(frac, warmup, floor=0.0)
             b = to_device(raw, dev, model.config, on_device)
             with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=bf16):
                 with torch.no_grad():

@@ -119,12 +119,14 @@ def symmetry_transforms(spacing: tuple[float, float]) -> list[tuple[int, bool]]:
     return [(k, mirror) for k in turns for mirror in (False, True)]
 
 
-def _transform(t: torch.Tensor, turns: int, mirror: bool) -> torch.Tensor:
+def transform(t: torch.Tensor, turns: int, mirror: bool) -> torch.Tensor:
+    """``t`` turned by ``turns`` quarter turns in its last two dimensions, then mirrored left-right."""
     t = torch.rot90(t, turns, (-2, -1)) if turns else t
     return torch.flip(t, (-1,)) if mirror else t
 
 
-def _untransform(t: torch.Tensor, turns: int, mirror: bool) -> torch.Tensor:
+def untransform(t: torch.Tensor, turns: int, mirror: bool) -> torch.Tensor:
+    """The inverse of :func:`transform`."""
     t = torch.flip(t, (-1,)) if mirror else t
     return torch.rot90(t, -turns, (-2, -1)) if turns else t
 
@@ -140,8 +142,8 @@ def segmentation_probabilities(model: SurfsightModel, x: torch.Tensor, seg: torc
         return prob
     transforms = symmetry_transforms(spacing)
     for turns, mirror in transforms[1:]:
-        other = forward_tiled(model, _transform(x, turns, mirror), tile, overlap)[0]
-        prob = prob + _untransform(other.softmax(1), turns, mirror)
+        other = forward_tiled(model, transform(x, turns, mirror), tile, overlap)[0]
+        prob = prob + untransform(other.softmax(1), turns, mirror)
     return prob / len(transforms)
 
 

@@ -318,10 +318,12 @@ def progress(step: int, steps: int, elapsed_s: float, limit_s: float | None) -> 
     return frac if limit_s is None else max(frac, elapsed_s / float(limit_s))
 
 
-def _lr_factor(frac: float, warmup: float) -> float:
-    """Linear warm-up over the first ``warmup`` of the run, then cosine decay to 0 at ``frac`` 1."""
+def lr_factor(frac: float, warmup: float, floor: float = 0.01) -> float:
+    """Learning-rate multiplier at ``frac`` of a run (:func:`progress`): linear warm-up over the
+    first ``warmup`` (from ``floor``), then cosine decay to 0 at ``frac`` 1 (Loshchilov & Hutter,
+    SGDR, ICLR 2017, one cycle without restarts)."""
     if frac < warmup:
-        return max(frac / warmup, 0.01)
+        return max(frac / warmup, floor)
     return 0.5 * (1 + math.cos(math.pi * min(1.0, (frac - warmup) / max(1e-9, 1 - warmup))))
 
 
@@ -418,7 +420,7 @@ def train(recipe: dict[str, Any], out: str | os.PathLike | None = None, resume: 
     for step, batch in enumerate(batch_stream(batches, start, steps, int(tr.get("workers", 0))), start=start):
         frac = progress(step, steps, time.perf_counter() - t0, limit)
         for group in opt.param_groups:
-            group["lr"] = float(tr["lr"]) * _lr_factor(frac, float(tr["warmup"]))
+            group["lr"] = float(tr["lr"]) * lr_factor(frac, float(tr["warmup"]))
         batch = to_device(batch, device, config, on_device)
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
             outputs = model(batch["x"], batch["scale"])

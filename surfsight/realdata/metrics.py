@@ -125,3 +125,25 @@ def segmentation_report(probabilities: Sequence[np.ndarray], truths: Sequence[np
     report["images"] = len(predictions)
     report["threshold"] = threshold
     return report
+
+
+def by_group(predictions: Iterable[np.ndarray], truths: Iterable[np.ndarray], groups: Sequence[str]
+             ) -> dict[str, dict[str, float | int | None]]:
+    """Pixel counts and pooled IoU per group of images (e.g. the defect kind of each image's folder):
+    ``{group: {"images", "tp", "fp", "fn", "iou"}}``; ``iou`` is None for a group with no defect
+    pixel, predicted or true (a group of good images shows its false alarms as ``fp``)."""
+    predictions, groups = list(predictions), list(groups)
+    if len(groups) != len(predictions):
+        raise InputError(f"metrics: {len(groups)} group names for {len(predictions)} predictions")
+    out: dict[str, dict[str, float | int | None]] = {}
+    for (p, t), group in zip(_pairs(predictions, truths), groups):
+        tp, fp, fn = counts(p, t)
+        row = out.setdefault(str(group), {"images": 0, "tp": 0, "fp": 0, "fn": 0})
+        row["images"] += 1
+        row["tp"] += tp
+        row["fp"] += fp
+        row["fn"] += fn
+    for row in out.values():
+        union = row["tp"] + row["fp"] + row["fn"]
+        row["iou"] = row["tp"] / union if union else None
+    return out

@@ -19,20 +19,21 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .inputs import load_one, load_set, predict, resize, working_size
+from .inputs import load_one, load_set, predict, resize, tta_views, working_size
 from .metrics import segmentation_report
 from .pairs import Pair
 
 
-def probability(model, path: str | Path, device: str = "cpu") -> tuple[np.ndarray, np.ndarray]:
-    """``(image or heights as read, defect probability at the image's own size)``."""
+def probability(model, path: str | Path, device: str = "cpu", tta: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """``(image or heights as read, defect probability at the image's own size)``; ``tta``: see
+    :func:`surfsight.realdata.inputs.predict`."""
     import torch
 
     array, kind, spacing = load_one(path)
     size = working_size(model)
     small = resize(array, size)
     x = torch.from_numpy(np.asarray(small, np.float32 if kind == "image" else np.float64))[None, None]
-    p = predict(model, x, kind, spacing, device=device)[0]
+    p = predict(model, x, kind, spacing, device=device, tta=tta)[0]
     return array, np.clip(resize(p, array.shape), 0.0, 1.0)
 
 
@@ -68,14 +69,14 @@ def _write_png(array: np.ndarray, path: Path) -> None:
 
 
 def segment_paths(model, paths: Sequence[str | Path], out: str | Path, threshold: float = 0.5,
-                  device: str = "cpu") -> list[dict[str, Any]]:
+                  device: str = "cpu", tta: bool = True) -> list[dict[str, Any]]:
     """Write a mask and an overlay per image into ``out``; returns one summary row per image."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     for path in paths:
         path = Path(path)
-        array, p = probability(model, path, device)
+        array, p = probability(model, path, device, tta)
         mask = p > threshold
         _write_png((mask * 255).astype(np.uint8), out / f"{path.stem}_mask.png")
         _write_png(overlay(array, mask), out / f"{path.stem}_overlay.png")
@@ -86,11 +87,13 @@ def segment_paths(model, paths: Sequence[str | Path], out: str | Path, threshold
 
 
 def evaluate(model, pairs: Sequence[Pair], mask_threshold: float = 0.0, threshold: float = 0.5,
-             device: str = "cpu") -> dict[str, Any]:
-    """``iou`` (pooled), ``mean_f1``, ``image_auroc`` (max probability), ``pixel_auroc`` on ``pairs``."""
+             device: str = "cpu", tta: bool = True) -> dict[str, Any]:
+    """``iou`` (pooled), ``mean_f1``, ``image_auroc`` (max probability), ``pixel_auroc`` on ``pairs``;
+    ``tta``: see :func:`surfsight.realdata.inputs.predict` (the report says which views were averaged)."""
     data = load_set(pairs, working_size(model), mask_threshold)
-    probs = predict(model, data.images, data.kind, data.spacing, device=device)
+    probs = predict(model, data.images, data.kind, data.spacing, device=device, tta=tta)
     truths = [m[0].numpy() > 0.5 for m in data.masks]
     report = segmentation_report(list(probs), truths, threshold)
     report["size"] = list(working_size(model))
+    report["tta_views"] = [list(v) for v in (tta_views(model) if tta else [(0, False)])]
     return report

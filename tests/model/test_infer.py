@@ -99,10 +99,10 @@ def test_symmetry_transforms_form_the_group_of_the_grid(spacing, n):
 @given(rows=st.integers(1, 9), cols=st.integers(1, 9), turns=st.integers(0, 3), mirror=st.booleans())
 @settings(max_examples=60, deadline=None)
 def test_untransform_inverts_transform(rows, cols, turns, mirror):
-    from surfsight.model.infer import _transform, _untransform
+    from surfsight.model.infer import transform, untransform
 
     t = torch.arange(rows * cols * 2, dtype=torch.float32).reshape(1, 2, rows, cols)
-    assert torch.equal(_untransform(_transform(t, turns, mirror), turns, mirror), t)
+    assert torch.equal(untransform(transform(t, turns, mirror), turns, mirror), t)
 
 
 @pytest.mark.parametrize("spacing", [(1e-6, 1e-6), (1e-6, 2e-6)])

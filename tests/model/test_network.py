@@ -28,6 +28,29 @@ def test_outputs_and_encoder_levels():
         model(torch.zeros(1, 5, 32, 32))
 
 
+def test_segment_logits_are_the_forward_segmentation():
+    model = SurfsightModel(tiny_config())
+    x = model.prepare(np.random.default_rng(2).standard_normal((32, 48)) * 1e-6, None, 1e-6)
+    assert torch.equal(model.segment_logits(x), model(x)["segmentation"])
+
+
+def test_convolutions_are_channels_last_and_the_layout_does_not_change_the_values():
+    """The weights are kept channels-last for speed; a contiguous copy of the same network gives the
+    same outputs up to the summation order."""
+    torch.manual_seed(0)
+    model = SurfsightModel(tiny_config())
+    weight = model.stem[0].weight
+    assert weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
+    plain = SurfsightModel(tiny_config())
+    plain.load_state_dict(model.state_dict())
+    plain.to(memory_format=torch.contiguous_format)
+    assert plain.stem[0].weight.is_contiguous()
+    x = model.prepare(np.random.default_rng(3).standard_normal((40, 40)) * 1e-6, None, 1e-6)
+    a, b = model(x), plain(x)
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5)
+
+
 def test_save_load_roundtrip_without_pickle(tmp_path):
     torch.manual_seed(0)
     model = SurfsightModel(tiny_config())

@@ -89,6 +89,11 @@ def test_cli_finetune_segment_evaluate(tiny_model_dir, tiny_pairs, tmp_path):
     report = json.loads(result.stdout)
     assert {"iou", "mean_f1", "image_auroc", "pixel_auroc"} <= set(report)
     assert 0 <= report["iou"] <= 1 and 0 <= report["image_auroc"] <= 1 and report["images"] == 6
+    assert len(report["tta_views"]) == 8                      # --all-orientations: the eight symmetries
+    result = runner.invoke(app, ["evaluate-seg", "--model", str(out), "--pairs", str(tiny_pairs / "PAIRS.csv"),
+                                 "--json", "--no-tta"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["tta_views"] == [[0, False]]
 
 
 def test_cli_errors_are_one_line(tmp_path, tiny_model_dir):
@@ -160,3 +165,35 @@ def test_a_time_limit_stops_the_run_and_anneals_over_the_time(tiny_model_dir, ti
     assert record["steps_planned"] == 50 and 1 <= record["steps"] < 50 and record["time_limit_s"] == 6.0
     with pytest.raises(ft.InputError, match="time_limit_s"):
         finetune(load_model(tiny_model_dir), data, Settings(**FAST, time_limit_s=0))
+
+
+@pytest.mark.parametrize("augment, square, expected", [
+    (None, True, [(0, False)]),
+    ({"flip": True}, True, [(0, False), (0, True)]),
+    ({"flip": True, "vflip": True}, True, [(0, False), (0, True), (2, False), (2, True)]),
+    ({"flip": False, "vflip": True}, True, [(0, False), (0, True), (2, False), (2, True)]),
+    ({"flip": True, "vflip": True, "rotate90": True}, True, [(k, m) for k in range(4) for m in (False, True)]),
+    ({"flip": True, "vflip": True, "rotate90": True}, False, [(0, False), (0, True), (2, False), (2, True)]),
+])
+def test_tta_views_are_the_symmetries_trained_with(tiny_model_dir, augment, square, expected):
+    from surfsight.realdata.inputs import tta_views
+
+    model = load_model(tiny_model_dir)
+    if augment is not None:
+        model.metadata["realdata"] = {"augment": augment}
+    assert tta_views(model, square) == expected
+
+
+def test_tta_averages_the_views_and_undoes_them(tiny_model_dir, tiny_pairs):
+    """With flips trained, predict is the mean of the plain reading and the mirrored one mirrored back;
+    an input that must be padded to the network's multiple comes back at its own size."""
+    model = load_model(tiny_model_dir)
+    model.metadata["realdata"] = {"augment": {"flip": True}}
+    data = load_set(read_pairs(tiny_pairs / "PAIRS.csv"), (64, 48))
+    plain = predict(model, data.images, data.kind, data.spacing, tta=False)
+    mirrored = predict(model, data.images.flip(-1), data.kind, data.spacing, tta=False)[..., ::-1]
+    both = predict(model, data.images, data.kind, data.spacing)
+    np.testing.assert_allclose(both, (plain + mirrored) / 2, atol=1e-5)
+    assert not np.allclose(plain, mirrored, atol=1e-3)          # the views differ, so the test means something
+    odd = load_set(read_pairs(tiny_pairs / "PAIRS.csv"), (60, 44))
+    assert predict(model, odd.images, odd.kind, odd.spacing).shape == (6, 60, 44)

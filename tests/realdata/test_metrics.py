@@ -108,3 +108,21 @@ def test_metrics_on_real_masks():
     fp = sum(int((g & ~t).sum()) for g, t in zip(grown, truths))
     assert metrics.pooled_iou(grown, truths) == pytest.approx(tp / (tp + fp))
     assert 0 < metrics.pooled_iou(grown, truths) < 1
+
+
+def test_by_group_counts_each_group_and_agrees_with_the_pooled_iou():
+    a = np.zeros((4, 4), bool)
+    a[0, :2] = True                            # prediction: two pixels
+    t = np.zeros((4, 4), bool)
+    t[0, 1:3] = True                           # truth: two pixels, one shared
+    good = np.zeros((4, 4), bool)
+    alarm = good.copy()
+    alarm[3, 3] = True
+    rows = metrics.by_group([a, alarm, good], [t, good, good], ["crack", "free", "free"])
+    assert rows["crack"] == {"images": 1, "tp": 1, "fp": 1, "fn": 1, "iou": pytest.approx(1 / 3)}
+    assert rows["free"] == {"images": 2, "tp": 0, "fp": 1, "fn": 0, "iou": 0.0}
+    assert metrics.by_group([good], [good], ["free"])["free"]["iou"] is None
+    one = metrics.by_group([a, alarm], [t, good], ["all", "all"])["all"]["iou"]
+    assert one == pytest.approx(metrics.pooled_iou([a, alarm], [t, good]))
+    with pytest.raises(InputError, match="2 group names for 3"):
+        metrics.by_group([a, alarm, good], [t, good, good], ["x", "y"])
