@@ -21,10 +21,11 @@
   standardised transformed space), the measurement uncertainty of Sa and Sq (same) and the
   instrument logits.
 
-The convolution weights are kept channels-last (NHWC): oneDNN on CPUs and cuDNN on GPUs run these
-convolutions faster in that layout, whatever the input's (two cores, ``benchmarks/bench_model.py``:
-a fine-tuning step 1.65x, inference of 256 x 256 tiles 1.3-1.6x). Dense outputs are then
-channels-last too; the values are the same up to the summation order.
+The convolution weights are kept channels-last (NHWC): oneDNN on CPUs (and cuDNN on GPUs) run these
+convolutions faster in that layout, whatever the input's. On two cores: fine-tuning on 256 x 256
+images 1.47 times faster (docs/realdata.md), ``predict`` from heights 1.07 times at 256 x 256 and
+1.20 times at 1024 x 1024 (``benchmarks/bench_model.py``, against the same weights contiguous).
+Dense outputs are then channels-last too; the values are the same up to the summation order.
 """
 
 from __future__ import annotations
