@@ -114,7 +114,7 @@ def run(args) -> dict:
                 row = {"labels": labels, "n": n, "start": start_name, "seed": seed, "steps": record["steps"],
                        "steps_planned": steps, "bf16": record["bf16"], "train_s": record["seconds"], "predict_s": predict_s,
                        "peak_memory_mb": round(peak_memory_mb(args.device), 1),
-                       **{k: report[k] for k in METRICS}, "tta_views": [list(v) for v in tta_views(model)],
+                       **{k: report[k] for k in METRICS}, "tta_views": [list(v) for v in tta_views(model, tuple(test.images.shape[-2:]))],
                        "single_view": {k: report_single[k] for k in METRICS},
                        "by_category": by_group([p > 0.5 for p in probs], truths, categories)}
                 runs.append(row)

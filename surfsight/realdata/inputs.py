@@ -152,12 +152,18 @@ def working_size(model) -> tuple[int, int]:
     return tuple(int(s) for s in size) if size else DEFAULT_SIZE
 
 
-def tta_views(model, square: bool = True) -> list[tuple[int, bool]]:
-    """The test-time views of a fine-tuned model, as (quarter turns, mirror) pairs of
-    :func:`surfsight.model.infer.transform`: the symmetries it was trained with
-    (``metadata["realdata"]["augment"]``: left-right flips; up-down flips; quarter turns, on square
-    inputs only). ``(0, False)``, the image as it is, comes first. A model with no fine-tuning record
-    is read as it is only.
+def _padding(model, rows: int, cols: int) -> tuple[int, int]:
+    """Rows and columns to add so that the network can halve the input at every level."""
+    multiple = getattr(model.config, "multiple", 8)
+    return (-rows) % multiple, (-cols) % multiple
+
+
+def tta_views(model, shape: tuple[int, int] | None = None) -> list[tuple[int, bool]]:
+    """The test-time views of a fine-tuned model for inputs of ``shape`` (rows, cols; default its
+    working size), as (quarter turns, mirror) pairs of :func:`surfsight.model.infer.transform`:
+    the symmetries it was trained with (``metadata["realdata"]["augment"]``: left-right flips;
+    up-down flips; quarter turns, where the padded input is square). ``(0, False)``, the image as
+    it is, comes first. A model with no fine-tuning record is read as it is only.
 
     Averaging the defect probability over views a model was trained to treat alike is the usual
     test-time augmentation (e.g. Moshkov et al., Sci. Rep. 2020). On the magnetic tiles (50 labels,
@@ -166,7 +172,9 @@ def tta_views(model, square: bool = True) -> list[tuple[int, bool]]:
     model's IoU from 0.269 (mirror alone) back to 0.256.
     """
     augment = (getattr(model, "metadata", {}) or {}).get("realdata", {}).get("augment") or {}
-    if augment.get("rotate90") and square:
+    rows, cols = shape or working_size(model)
+    pad_rows, pad_cols = _padding(model, rows, cols)
+    if augment.get("rotate90") and rows + pad_rows == cols + pad_cols:
         turns = (0, 1, 2, 3)
     elif augment.get("vflip"):
         turns = (0, 2)            # an up-down flip is a half turn and a left-right mirror
@@ -185,11 +193,10 @@ def predict(model, images, kind: str, spacing, batch: int = 8, device: str = "cp
 
     model.eval()
     out = []
-    multiple = getattr(model.config, "multiple", 8)
     h, w = images.shape[-2:]
-    ph, pw = (-h) % multiple, (-w) % multiple
+    ph, pw = _padding(model, h, w)
     spacing = np.broadcast_to(np.asarray(spacing, np.float64), (images.shape[0],))
-    views = tta_views(model, square=(h + ph) == (w + pw)) if tta else [(0, False)]
+    views = tta_views(model, (h, w)) if tta else [(0, False)]
     with torch.no_grad():
         for start in range(0, images.shape[0], batch):
             chunk = images[start:start + batch].to(device)

@@ -95,5 +95,5 @@ def evaluate(model, pairs: Sequence[Pair], mask_threshold: float = 0.0, threshol
     truths = [m[0].numpy() > 0.5 for m in data.masks]
     report = segmentation_report(list(probs), truths, threshold)
     report["size"] = list(working_size(model))
-    report["tta_views"] = [list(v) for v in (tta_views(model) if tta else [(0, False)])]
+    report["tta_views"] = [list(v) for v in (tta_views(model, tuple(data.images.shape[-2:])) if tta else [(0, False)])]
     return report

@@ -167,21 +167,25 @@ def test_a_time_limit_stops_the_run_and_anneals_over_the_time(tiny_model_dir, ti
         finetune(load_model(tiny_model_dir), data, Settings(**FAST, time_limit_s=0))
 
 
-@pytest.mark.parametrize("augment, square, expected", [
-    (None, True, [(0, False)]),
-    ({"flip": True}, True, [(0, False), (0, True)]),
-    ({"flip": True, "vflip": True}, True, [(0, False), (0, True), (2, False), (2, True)]),
-    ({"flip": False, "vflip": True}, True, [(0, False), (0, True), (2, False), (2, True)]),
-    ({"flip": True, "vflip": True, "rotate90": True}, True, [(k, m) for k in range(4) for m in (False, True)]),
-    ({"flip": True, "vflip": True, "rotate90": True}, False, [(0, False), (0, True), (2, False), (2, True)]),
+@pytest.mark.parametrize("augment, shape, expected", [
+    (None, (64, 64), [(0, False)]),
+    ({"flip": True}, (64, 64), [(0, False), (0, True)]),
+    ({"flip": True, "vflip": True}, (64, 64), [(0, False), (0, True), (2, False), (2, True)]),
+    ({"flip": False, "vflip": True}, (64, 64), [(0, False), (0, True), (2, False), (2, True)]),
+    ({"flip": True, "vflip": True, "rotate90": True}, (64, 64), [(k, m) for k in range(4) for m in (False, True)]),
+    ({"flip": True, "vflip": True, "rotate90": True}, (60, 64), [(k, m) for k in range(4) for m in (False, True)]),
+    ({"flip": True, "vflip": True, "rotate90": True}, (64, 48), [(0, False), (0, True), (2, False), (2, True)]),
+    ({"flip": True, "vflip": True, "rotate90": True}, None, [(k, m) for k in range(4) for m in (False, True)]),
 ])
-def test_tta_views_are_the_symmetries_trained_with(tiny_model_dir, augment, square, expected):
+def test_tta_views_are_the_symmetries_trained_with(tiny_model_dir, augment, shape, expected):
+    """Quarter turns only where the padded input is square (60 rows are padded to 64); no shape: the
+    working size (256 x 256 for a model with no recorded size)."""
     from surfsight.realdata.inputs import tta_views
 
     model = load_model(tiny_model_dir)
     if augment is not None:
         model.metadata["realdata"] = {"augment": augment}
-    assert tta_views(model, square) == expected
+    assert tta_views(model, shape) == expected
 
 
 def test_tta_averages_the_views_and_undoes_them(tiny_model_dir, tiny_pairs):
