@@ -64,7 +64,7 @@ def run(args) -> dict:
     import torch
 
     from surfsight.realdata import splits
-    from surfsight.realdata.finetune import Settings, build_model, default_steps, finetune
+    from surfsight.realdata.finetune import Settings, build_model, finetune, recipe_steps
     from surfsight.realdata.inputs import load_set, predict, tta_views
     from surfsight.realdata.metrics import by_group, segmentation_report
 
@@ -88,7 +88,7 @@ def run(args) -> dict:
             else np.arange(len(split["train"]))
         data = type(train_all)(train_all.images[index], train_all.masks[index], [train_all.paths[i] for i in index],
                                train_all.kind, [train_all.spacing[i] for i in index], [])
-        steps = args.steps or int(round(args.steps_scale * default_steps(n)))
+        steps = args.steps or int(round(args.steps_scale * recipe_steps(n, Settings(crop=args.crop), (256, 256))))
         for start_name in args.starts:
             for seed in args.seeds:
                 try:
@@ -100,7 +100,7 @@ def run(args) -> dict:
                 if args.device.startswith("cuda"):
                     torch.cuda.reset_peak_memory_stats()
                 settings = Settings(steps=steps, batch=args.batch, seed=seed, device=args.device, amp=not args.no_amp,
-                                    time_limit_s=args.time_limit)
+                                    time_limit_s=args.time_limit, crop=args.crop)
                 record = finetune(model, data, settings)
                 t0 = time.perf_counter()
                 probs = predict(model.to(args.device), test.images, test.kind, test.spacing, batch=16,
@@ -112,6 +112,7 @@ def run(args) -> dict:
                 report = segmentation_report(list(probs), truths)
                 report_single = segmentation_report(list(single), truths)
                 row = {"labels": labels, "n": n, "start": start_name, "seed": seed, "steps": record["steps"],
+                       "crop": record["crop"],
                        "steps_planned": steps, "bf16": record["bf16"], "train_s": record["seconds"], "predict_s": predict_s,
                        "peak_memory_mb": round(peak_memory_mb(args.device), 1),
                        **{k: report[k] for k in METRICS}, "tta_views": [list(v) for v in tta_views(model, tuple(test.images.shape[-2:]))],
@@ -173,6 +174,8 @@ def main(argv=None) -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--steps", type=int, default=None, help="fixed steps (default: the recipe's, x --steps-scale)")
     parser.add_argument("--steps-scale", type=float, default=1.0)
+    parser.add_argument("--crop", type=int, default=None,
+                        help="training crop side in pixels of the 256 x 256 tiles (0: whole tiles; default: the recipe's, 128)")
     parser.add_argument("--time-limit", type=float, default=None,
                         help="seconds of training per run; the schedule runs over the time (see finetune)")
     parser.add_argument("--no-amp", action="store_true",

@@ -1,7 +1,7 @@
 """Real labelled images: ``surfsight finetune``, ``segment``, ``evaluate-seg`` and ``anomaly fit|score``.
 
 * ``surfsight finetune --pairs PAIRS.csv --out MODEL_DIR [--model default|scratch|DIR] [--epochs N]
-  [--steps N] [--mask-threshold T] [--device cpu|cuda] [--time-limit S] [--fp32]`` adapts the model to defect-vs-background on
+  [--steps N] [--crop PX] [--mask-threshold T] [--device cpu|cuda] [--time-limit S] [--fp32]`` adapts the model to defect-vs-background on
   real images (see :mod:`surfsight.realdata.finetune` for the recipe, ``docs/realdata.md`` for the
   figures);
 * ``surfsight segment --model MODEL_DIR PATHS... --out DIR`` writes ``<name>_mask.png`` and
@@ -44,6 +44,9 @@ def finetune(
     mask_threshold: float = typer.Option(0.0, "--mask-threshold", help="Defect = mask value > T (127 for soft 8-bit masks)."),
     size: int = typer.Option(256, "--size", help="Working size: images are resized to SIZE x SIZE."),
     batch: int = typer.Option(8, "--batch", help="Crops per step."),
+    crop: Optional[int] = typer.Option(
+        None, "--crop", help="Training crop side in pixels of the working size (default: half the side; 0: whole "
+        "tiles). The network still predicts whole tiles."),
     seed: int = typer.Option(0, "--seed"),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     all_orientations: bool = typer.Option(
@@ -64,6 +67,8 @@ def finetune(
     with user_errors():
         if size < 16 or size % 8:
             raise _input_error(f"--size must be a multiple of 8 and at least 16, got {size}")
+        if crop is not None and crop < 0:
+            raise _input_error(f"--crop must be 0 (whole tiles) or a side in pixels, got {crop}")
         listed = read_pairs(pairs)
         if threads:
             import torch
@@ -71,7 +76,7 @@ def finetune(
             torch.set_num_threads(threads)
         augment = Augment(vflip=True, rotate90=True) if all_orientations else Augment()
         settings = Settings(steps=steps, epochs=epochs, size=(size, size), batch=batch, seed=seed, device=device,
-                            augment=augment, amp=not fp32, time_limit_s=time_limit)
+                            augment=augment, amp=not fp32, time_limit_s=time_limit, crop=crop)
         net, record = train_pairs(listed, model, settings, mask_threshold, _progress)
         model_api().save_model(net, out, {"realdata": record})
     precision = "bf16" if record.get("bf16") else "float32"

@@ -11,8 +11,9 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from surfsight.cli import app
+from surfsight.errors import InputError
 from surfsight.model import load_model
-from surfsight.realdata.finetune import Settings, default_steps, finetune, loss_fn
+from surfsight.realdata.finetune import Settings, crop_side, default_steps, finetune, loss_fn
 from surfsight.realdata.inputs import defect_logit, load_set, predict
 from surfsight.realdata.pairs import read_pairs
 
@@ -22,6 +23,27 @@ FAST = dict(steps=3, batch=4, crop=32, size=(64, 64))
 
 def test_default_schedule_grows_with_the_set():
     assert default_steps(5) == default_steps(10) < default_steps(50) < default_steps(429) <= default_steps(10**6)
+
+
+def test_default_crop_is_half_the_side_and_steps_keep_the_pixels_seen():
+    assert crop_side(Settings(), (256, 256)) == 128
+    assert crop_side(Settings(), (100, 300)) == 48          # half the shorter side, a multiple of 8
+    assert crop_side(Settings(), (24, 24)) == 16
+    assert crop_side(Settings(crop=0), (256, 256)) == 0     # whole tiles
+    assert crop_side(Settings(crop=96), (256, 256)) == 96
+    with pytest.raises(InputError, match="crop"):
+        crop_side(Settings(crop=-1), (256, 256))
+    assert default_steps(50, 4.0) == 4 * default_steps(50) == 5600
+    assert default_steps(20, 4.0) == 2760
+
+
+def test_default_steps_follow_the_crop(tiny_model_dir, tiny_pairs):
+    data = load_set(read_pairs(tiny_pairs / "PAIRS.csv"), (64, 64))
+    model = load_model(tiny_model_dir)
+    record = finetune(model, data, Settings(size=(64, 64), batch=2, time_limit_s=0.01))
+    assert record["crop"] == 32 and record["steps_planned"] == 4 * default_steps(6)
+    record = finetune(model, data, Settings(size=(64, 64), batch=2, crop=0, time_limit_s=0.01))
+    assert record["crop"] == 0 and record["steps_planned"] == default_steps(6)
 
 
 def test_loss_is_low_for_right_and_high_for_wrong_logits():
@@ -66,10 +88,11 @@ def test_cli_finetune_segment_evaluate(tiny_model_dir, tiny_pairs, tmp_path):
     out = tmp_path / "tuned"
     result = runner.invoke(app, ["finetune", "--pairs", str(tiny_pairs / "PAIRS.csv"), "--out", str(out),
                                  "--model", str(tiny_model_dir), "--steps", "2", "--size", "64", "--batch", "2",
-                                 "--all-orientations", "--fp32", "--time-limit", "600"])
+                                 "--all-orientations", "--fp32", "--time-limit", "600", "--crop", "0"])
     assert result.exit_code == 0, result.output
     tuned = load_model(out)                                   # loads like any saved model
     assert tuned.metadata["realdata"]["steps"] == 2 and tuned.metadata["realdata"]["bf16"] is False
+    assert tuned.metadata["realdata"]["crop"] == 0
     assert "(float32)" in result.output
     # a colour image of another size is accepted
     rgb = np.random.default_rng(0).integers(0, 255, (40, 70, 3), dtype=np.uint8)
@@ -104,6 +127,8 @@ def test_cli_errors_are_one_line(tmp_path, tiny_model_dir):
     assert result.exit_code == 2 and "does not exist" in result.output
     result = runner.invoke(app, ["segment", "--model", str(tmp_path / "nope"), str(bad), "--out", str(tmp_path)])
     assert result.exit_code == 2 and "nope" in result.output
+    result = runner.invoke(app, ["finetune", "--pairs", str(bad), "--out", str(tmp_path / "o"), "--crop", "-4"])
+    assert result.exit_code == 2 and "--crop" in result.output and not (tmp_path / "o").exists()
 
 
 def test_bf16_only_where_the_device_computes_it_natively(monkeypatch, tiny_model_dir, tiny_pairs):
