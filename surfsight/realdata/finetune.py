@@ -8,7 +8,7 @@ The recipe, chosen so that it needs no tuning between 10 and 1000 images:
 * **data**: every image resized to the working size (256 x 256), masks thresholded then resized
   nearest (see :mod:`surfsight.realdata.inputs`); each tile is normalised whole (as at inference),
   then trained on random crops at the same scale (half the side of the working size by default,
-  a quarter of its pixels: four steps for the time of one on whole tiles; ``crop=0`` trains on
+  a quarter of its pixels, so a step costs a quarter to a third of a whole-tile step; ``crop=0`` trains on
   whole tiles), 60 % of the crops of a defective image centred near a defect pixel; the network is
   fully convolutional, so it still predicts whole tiles; surface-fitting augmentations
   (:mod:`surfsight.realdata.augment`: left-right flips, mild crop-and-resize, brightness, contrast,

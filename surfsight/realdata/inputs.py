@@ -168,8 +168,9 @@ def tta_views(model, shape: tuple[int, int] | None = None) -> list[tuple[int, bo
     Averaging the defect probability over views a model was trained to treat alike is the usual
     test-time augmentation (e.g. Moshkov et al., Sci. Rep. 2020). On the magnetic tiles (50 labels,
     three seeds, docs/realdata.md) the left-right mirror lifts the test IoU from 0.313 to 0.339 and
-    the mean F1 from 0.26 to 0.30 (whole-tile training: 0.288 to 0.302, 0.27 to 0.32); up-down flips, which the default recipe never trains on, took a
-    model's IoU from 0.269 (mirror alone) back to 0.256.
+    the mean F1 from 0.26 to 0.30 (whole-tile training: 0.288 to 0.302, 0.27 to 0.32); up-down
+    flips, which the default recipe never trains on, took a model's IoU from 0.269 (mirror alone)
+    back to 0.256.
     """
     augment = (getattr(model, "metadata", {}) or {}).get("realdata", {}).get("augment") or {}
     rows, cols = shape or working_size(model)
