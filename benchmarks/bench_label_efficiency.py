@@ -16,7 +16,8 @@ images are the same), the model is fine-tuned with the recipe of :mod:`surfsight
 (same steps for both starts) and evaluated on the whole test split: pooled defect IoU, mean
 per-image F1, image AUROC (max probability), pixel AUROC, with the test-time flips of
 :func:`surfsight.realdata.inputs.predict` (the default) and, under ``single_view``, read once (as
-every run before those flips were added), and pixel counts and IoU per defect kind (``by_category``,
+every run before those flips were added), under ``uncorrected`` the same weights before the
+prior correction of the head (the finetune module's docstring), and pixel counts and IoU per defect kind (``by_category``,
 the image's folder; ``MT_Free`` shows the false alarms on good tiles). Training time and peak
 memory are recorded.
 
@@ -64,7 +65,7 @@ def run(args) -> dict:
     import torch
 
     from surfsight.realdata import splits
-    from surfsight.realdata.finetune import Settings, build_model, finetune, recipe_steps
+    from surfsight.realdata.finetune import Settings, build_model, correct_prior, finetune, recipe_steps
     from surfsight.realdata.inputs import load_set, predict, tta_views
     from surfsight.realdata.metrics import by_group, segmentation_report
 
@@ -100,7 +101,8 @@ def run(args) -> dict:
                 if args.device.startswith("cuda"):
                     torch.cuda.reset_peak_memory_stats()
                 settings = Settings(steps=steps, batch=args.batch, seed=seed, device=args.device, amp=not args.no_amp,
-                                    time_limit_s=args.time_limit, crop=args.crop)
+                                    time_limit_s=args.time_limit, crop=args.crop,
+                                    prior_correction=not args.no_prior_correction)
                 record = finetune(model, data, settings)
                 t0 = time.perf_counter()
                 probs = predict(model.to(args.device), test.images, test.kind, test.spacing, batch=16,
@@ -111,12 +113,20 @@ def run(args) -> dict:
                 model.to("cpu")
                 report = segmentation_report(list(probs), truths)
                 report_single = segmentation_report(list(single), truths)
+                uncorrected = None
+                if record["prior"]["applied"]:     # the same weights before the prior correction, for comparison
+                    shift = record["prior"]["logit_shift"]
+                    correct_prior(model, test.kind, -shift)
+                    raw = predict(model.to(args.device), test.images, test.kind, test.spacing, batch=16,
+                                  device=args.device)
+                    correct_prior(model.to("cpu"), test.kind, shift)
+                    uncorrected = {k: segmentation_report(list(raw), truths)[k] for k in METRICS}
                 row = {"labels": labels, "n": n, "start": start_name, "seed": seed, "steps": record["steps"],
-                       "crop": record["crop"],
+                       "crop": record["crop"], "prior": record["prior"],
                        "steps_planned": steps, "bf16": record["bf16"], "train_s": record["seconds"], "predict_s": predict_s,
                        "peak_memory_mb": round(peak_memory_mb(args.device), 1),
                        **{k: report[k] for k in METRICS}, "tta_views": [list(v) for v in tta_views(model, tuple(test.images.shape[-2:]))],
-                       "single_view": {k: report_single[k] for k in METRICS},
+                       "single_view": {k: report_single[k] for k in METRICS}, "uncorrected": uncorrected,
                        "by_category": by_group([p > 0.5 for p in probs], truths, categories)}
                 runs.append(row)
                 print(json.dumps(row), flush=True)
@@ -178,6 +188,8 @@ def main(argv=None) -> None:
                         help="training crop side in pixels of the 256 x 256 tiles (0: whole tiles; default: the recipe's, 128)")
     parser.add_argument("--time-limit", type=float, default=None,
                         help="seconds of training per run; the schedule runs over the time (see finetune)")
+    parser.add_argument("--no-prior-correction", action="store_true",
+                        help="keep the segmentation head as trained (no shift to the tiles' defect share)")
     parser.add_argument("--no-amp", action="store_true",
                         help="float32 throughout (default: bf16 autocast where the device computes it natively)")
     parser.add_argument("--data", default=None, help="shared data folder (default: $SURFSIGHT_DATA or ../shared/data)")

@@ -57,6 +57,9 @@ def finetune(
         "(for a hard budget on a busy machine)."),
     fp32: bool = typer.Option(False, "--fp32", help="Float32 throughout (default: bfloat16 autocast where the "
                               "device computes it natively: a GPU, or a CPU with AMX or AVX512-BF16)."),
+    no_prior_correction: bool = typer.Option(
+        False, "--no-prior-correction", help="Keep the head as trained (default: shift it so the probabilities "
+        "refer to whole tiles, not to the defect-centred crops it was trained on)."),
 ) -> None:
     """Fine-tune the model on labelled real images (defect vs background) and save it."""
     from ..realdata.augment import Augment
@@ -76,7 +79,8 @@ def finetune(
             torch.set_num_threads(threads)
         augment = Augment(vflip=True, rotate90=True) if all_orientations else Augment()
         settings = Settings(steps=steps, epochs=epochs, size=(size, size), batch=batch, seed=seed, device=device,
-                            augment=augment, amp=not fp32, time_limit_s=time_limit, crop=crop)
+                            augment=augment, amp=not fp32, time_limit_s=time_limit, crop=crop,
+                            prior_correction=not no_prior_correction)
         net, record = train_pairs(listed, model, settings, mask_threshold, _progress)
         model_api().save_model(net, out, {"realdata": record})
     precision = "bf16" if record.get("bf16") else "float32"

@@ -25,7 +25,15 @@ The recipe, chosen so that it needs no tuning between 10 and 1000 images:
   0.150); float32 elsewhere or with ``amp=False``;
 * **loss**: binary cross-entropy plus soft Dice (Milletari et al. 2016; per image, then averaged) on the defect logit
   ``logsumexp(defect logits) - background logit``, so the six-class head of the shipped model is
-  kept and the result loads everywhere the default model does.
+  kept and the result loads everywhere the default model does;
+* **prior correction**: defect-centred crops show the network more defect pixels than whole tiles
+  hold (50 magnetic tiles: 9.9 % of the crop pixels against 6.2 % of the tile pixels), so its
+  probabilities are biased upwards. After training, the log-odds of that over-representation,
+  ``logit(crop share) - logit(tile share)``, is added to the background bias of the segmentation
+  head, which lowers every defect logit by exactly that much: the adjustment of a posterior to a
+  new prior (Saerens, Latinne & Decaestecker, Neural Computation 14, 2002). Shares are counted on
+  the masks the loss saw and on the labelled tiles (``prior_correction=False`` leaves the head as
+  trained).
 
 The result is saved with :func:`surfsight.model.save_model`; ``metadata["realdata"]`` records the
 working size, input kind, threshold, recipe and training history.
@@ -65,6 +73,7 @@ class Settings:
     device: str = "cpu"
     amp: bool = True                  #: bfloat16 autocast where the device computes it natively (:func:`native_bf16`)
     time_limit_s: float | None = None  #: stop after this many seconds, the schedule run over the time (:func:`one_cycle`)
+    prior_correction: bool = True      #: shift the head to the tiles' defect share (:func:`correct_prior`)
     augment: Augment = field(default_factory=Augment)
 
 
@@ -193,6 +202,32 @@ def _crops(images, masks, crop: int, defect_crop: float, rng: np.random.Generato
     return torch.stack(out_i), torch.stack(out_m)
 
 
+def prior_shift(tile_share: float, crop_share: float) -> float:
+    """Log-odds ``logit(crop_share) - logit(tile_share)`` by which the training crops over-represent
+    defect pixels (0.0 where either share is 0 or 1: nothing to correct, or no defect labelled).
+
+    A classifier trained where the positive share is ``crop_share`` gives, for data whose share is
+    ``tile_share``, posteriors whose log-odds are too high by this amount (Saerens, Latinne &
+    Decaestecker, "Adjusting the outputs of a classifier to new a priori probabilities", Neural
+    Computation 14, 2002, eq. 2.4, for two classes).
+    """
+    if not (0.0 < tile_share < 1.0 and 0.0 < crop_share < 1.0):
+        return 0.0
+    return math.log(crop_share / (1.0 - crop_share)) - math.log(tile_share / (1.0 - tile_share))
+
+
+def correct_prior(model, kind: str, shift: float) -> None:
+    """Lower the defect logit of ``kind`` inputs by ``shift`` for every pixel: ``shift`` is added to
+    the background bias of the head that reads them (the defect logit is ``logsumexp(defect logits)
+    - background logit``, see :func:`~surfsight.realdata.inputs.defect_logit`)."""
+    import torch
+
+    heights = kind != "image" and bool(getattr(model.config, "height_decoder", False))
+    _, head, _ = model.decoder(heights=heights)
+    with torch.no_grad():
+        head.bias[0] += shift
+
+
 def loss_fn(logit, target, dice_weight: float = 1.0):
     """BCE + soft Dice on defect logits (B, 1, H, W); the Dice term is computed per image and averaged.
 
@@ -251,7 +286,7 @@ def finetune(model, data: ImageSet, settings: Settings = Settings(),
     use_amp = s.amp and native_bf16(device)
     history, start = [], time.perf_counter()
     model.train()
-    done = 0
+    done, seen_defect = 0, torch.zeros((), device=device)   # sum of the defect share of each batch
     for step in range(steps):
         # with a time limit the schedule (and the frozen phase) runs over the share of the steps or
         # of the time used, whichever is further along, and the run stops when the time is up
@@ -274,6 +309,7 @@ def finetune(model, data: ImageSet, settings: Settings = Settings(),
         x, _ = model_input(images, data.kind, spacing)
         x, masks = _crops(x, data.masks[index].to(device, non_blocking=True), crop, s.defect_crop, rng)
         x, masks = geometric(x, masks, rng, s.augment)
+        seen_defect += masks.detach().float().mean()
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
             seg = model.segment_logits(x)
         loss = loss_fn(defect_logit(seg.float()), masks, s.dice_weight)
@@ -291,6 +327,10 @@ def finetune(model, data: ImageSet, settings: Settings = Settings(),
         p.requires_grad_(True)
     model.eval()
     model.to("cpu")
+    tile_share, crop_share = float(data.masks.float().mean()), float(seen_defect) / max(done, 1)
+    shift = prior_shift(tile_share, crop_share) if s.prior_correction else 0.0
+    if shift:
+        correct_prior(model, data.kind, shift)
     record = {
         "size": list(s.size), "input": data.kind, "images": n, "steps": done, "steps_planned": steps,
         "freeze_steps": freeze_steps, "time_limit_s": limit, "crop": crop,
@@ -298,6 +338,8 @@ def finetune(model, data: ImageSet, settings: Settings = Settings(),
         "seconds": round(time.perf_counter() - start, 2), "device": str(device), "bf16": use_amp,
         "settings": {k: v for k, v in asdict(s).items() if k not in ("augment", "device")},
         "augment": asdict(s.augment), "loss_history": history,
+        "prior": {"tiles": round(tile_share, 6), "crops": round(crop_share, 6), "logit_shift": round(shift, 6),
+                  "applied": bool(shift)},
         "output": "defect probability = 1 - P(background) of the segmentation head",
     }
     model.metadata = {**model.metadata, "realdata": record, "initialisation": "finetuned"}

@@ -6,6 +6,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import torch
 from PIL import Image
 from typer.testing import CliRunner
@@ -13,7 +15,8 @@ from typer.testing import CliRunner
 from surfsight.cli import app
 from surfsight.errors import InputError
 from surfsight.model import load_model
-from surfsight.realdata.finetune import Settings, crop_side, default_steps, finetune, loss_fn
+from surfsight.realdata.finetune import (Settings, correct_prior, crop_side, default_steps, finetune, loss_fn,
+                                         prior_shift)
 from surfsight.realdata.inputs import defect_logit, load_set, predict
 from surfsight.realdata.pairs import read_pairs
 
@@ -74,6 +77,50 @@ def test_finetune_changes_weights_and_records(tiny_model_dir, tiny_pairs):
     assert model.metadata["realdata"]["input"] == "image"
     probs = predict(model, data.images, data.kind, data.spacing)
     assert probs.shape == (6, 64, 64) and np.all((probs >= 0) & (probs <= 1))
+
+
+def test_prior_shift_is_the_log_odds_ratio():
+    assert prior_shift(0.2, 0.2) == 0.0
+    assert prior_shift(0.0, 0.1) == 0.0 and prior_shift(0.1, 1.0) == 0.0    # nothing labelled / nothing else
+    assert prior_shift(0.0618, 0.0969) == pytest.approx(np.log(0.0969 / 0.9031) - np.log(0.0618 / 0.9382))
+    assert prior_shift(0.3, 0.1) < 0                                         # crops poorer than tiles: raise
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(0.01, 0.99), st.floats(0.01, 0.99), st.floats(0.001, 0.999))
+def test_shifted_logit_is_the_bayes_prior_adjustment(tile, crop, p):
+    """Saerens et al. (2002) eq. 2.4: p' = (t/c) p / ((t/c) p + ((1-t)/(1-c)) (1-p))."""
+    adjusted = (tile / crop) * p / ((tile / crop) * p + ((1 - tile) / (1 - crop)) * (1 - p))
+    shifted = 1 / (1 + np.exp(-(np.log(p / (1 - p)) - prior_shift(tile, crop))))
+    assert shifted == pytest.approx(adjusted, rel=1e-9, abs=1e-12)
+
+
+def test_correct_prior_lowers_every_defect_logit_by_the_shift(tiny_model_dir):
+    model = load_model(tiny_model_dir).eval()
+    x = torch.rand(2, 1, 32, 32)
+    from surfsight.realdata.inputs import model_input
+
+    inputs, _ = model_input(x, "image", 1e-6)
+    with torch.no_grad():
+        before = defect_logit(model.segment_logits(inputs))
+        correct_prior(model, "image", 0.75)
+        after = defect_logit(model.segment_logits(inputs))
+    assert torch.allclose(before - after, torch.full_like(before, 0.75), atol=1e-5)
+
+
+def test_finetune_corrects_the_prior_of_its_crops(tiny_model_dir, tiny_pairs):
+    data = load_set(read_pairs(tiny_pairs / "PAIRS.csv"), (64, 64))
+    a, b = load_model(tiny_model_dir), load_model(tiny_model_dir)
+    record = finetune(a, data, Settings(**FAST, seed=2))
+    finetune(b, data, Settings(**FAST, seed=2, prior_correction=False))
+    prior = record["prior"]
+    assert prior["tiles"] == pytest.approx(float(data.masks.mean()), rel=1e-5)
+    assert prior["applied"] and prior["logit_shift"] == pytest.approx(prior_shift(prior["tiles"], prior["crops"]), abs=1e-4)
+    bias_a, bias_b = a.state_dict()["segment.bias"], b.state_dict()["segment.bias"]
+    assert float(bias_a[0] - bias_b[0]) == pytest.approx(prior["logit_shift"], abs=1e-5)
+    assert torch.equal(bias_a[1:], bias_b[1:])
+    assert torch.equal(a.state_dict()["segment.weight"], b.state_dict()["segment.weight"])
+    assert b.metadata["realdata"]["prior"]["applied"] is False
 
 
 def test_finetune_same_seed_same_weights(tiny_model_dir, tiny_pairs):
