@@ -222,7 +222,7 @@ def correct_prior(model, kind: str, shift: float) -> None:
     - background logit``, see :func:`~surfsight.realdata.inputs.defect_logit`)."""
     import torch
 
-    heights = kind != "image" and bool(getattr(model.config, "height_decoder", False))
+    heights = kind != "image" and model.config.height_decoder
     _, head, _ = model.decoder(heights=heights)
     with torch.no_grad():
         head.bias[0] += shift
