@@ -13,7 +13,8 @@ Run from the project root::
   (kos04 and kos05 complete, and every defective image). Images 500 x ~1260 px resized to
   640 x 256 (rows x cols), masks > 0 then nearest.
 
-For each backbone (``default``: the shipped model's encoder; ``scratch``: the same network with
+The detector is PaDiM (a Gaussian per position cell; ``--method patchcore`` for the memory bank),
+see :mod:`surfsight.realdata.anomaly`. For each backbone (``default``: the shipped model's encoder; ``scratch``: the same network with
 random weights, a control that shows what pre-training on simulated surfaces adds) the image AUROC
 (score = maximum of the map) and the pixel AUROC (every pixel of the test split) are reported, with
 fit time, scoring time per image and peak resident memory. Results go to
@@ -77,7 +78,8 @@ def run(args) -> list[dict]:
                 rows.append({"set": name, "backbone": backbone, "skipped": str(exc)})
                 print(f"  skip {backbone}: {exc}", flush=True)
                 continue
-            settings = anomaly.AnomalySettings(size=size, bank=args.bank, device=args.device)
+            settings = anomaly.AnomalySettings(size=size, method=args.method, cell=args.cell, bank=args.bank,
+                                               device=args.device)
             t0 = time.perf_counter()
             detector = anomaly.fit(model, fit_data.images, fit_data.kind, float(np.mean(fit_data.spacing)), settings)
             fit_s = time.perf_counter() - t0
@@ -85,7 +87,8 @@ def run(args) -> list[dict]:
             maps, scores = detector.score(test_data.images)
             score_s = time.perf_counter() - t0
             row = {"set": name, "backbone": backbone, "good_images": len(good), "test_images": len(test),
-                   "defective": int(sum(t.any() for t in truths)), "size": list(size), "bank": detector.info["bank"],
+                   "defective": int(sum(t.any() for t in truths)), "size": list(size), "method": args.method,
+                   "bank": detector.info.get("bank"), "cells": detector.info.get("cells"),
                    "image_auroc": image_auroc(list(scores), truths), "pixel_auroc": pixel_auroc(list(maps), truths),
                    "fit_s": round(fit_s, 2), "score_ms_per_image": round(1000 * score_s / len(test), 1),
                    "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
@@ -95,13 +98,14 @@ def run(args) -> list[dict]:
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| data set | backbone | good images | test (defective) | image AUROC | pixel AUROC | fit s | "
-             "score ms/image |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| data set | method | backbone | good images | test (defective) | image AUROC | pixel AUROC | fit s | "
+             "score ms/image |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if "skipped" in r:
-            lines.append(f"| {r['set']} | {r['backbone']} | skipped: {r['skipped'][:60]} | | | | | |")
+            lines.append(f"| {r['set']} | | {r['backbone']} | skipped: {r['skipped'][:60]} | | | | | |")
             continue
-        lines.append(f"| {r['set']} | {r['backbone']} | {r['good_images']} | {r['test_images']} ({r['defective']}) | "
+        lines.append(f"| {r['set']} | {r.get('method', 'patchcore')} | {r['backbone']} | {r['good_images']} | "
+                     f"{r['test_images']} ({r['defective']}) | "
                      f"{r['image_auroc']:.3f} | {r['pixel_auroc']:.3f} | {r['fit_s']:.0f} | {r['score_ms_per_image']:.0f} |")
     return "\n".join(lines)
 
@@ -110,7 +114,9 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sets", default="magnetic_tile,kolektorsdd")
     parser.add_argument("--backbones", default="default,scratch")
-    parser.add_argument("--bank", type=int, default=6000)
+    parser.add_argument("--method", default="padim", help="padim (a Gaussian per position cell) or patchcore")
+    parser.add_argument("--cell", type=int, default=2, help="padim: positions per side sharing one Gaussian")
+    parser.add_argument("--bank", type=int, default=6000, help="patchcore: coreset size")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--data", default=None)

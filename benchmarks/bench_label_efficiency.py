@@ -19,7 +19,8 @@ per-image F1, image AUROC (max probability), pixel AUROC, with the test-time fli
 every run before those flips were added), under ``uncorrected`` the same weights before the
 prior correction of the head (the finetune module's docstring), and pixel counts and IoU per defect kind (``by_category``,
 the image's folder; ``MT_Free`` shows the false alarms on good tiles). Training time and peak
-memory are recorded.
+memory are recorded. With ``--unlabelled`` the train images outside the labelled subset teach too,
+without their masks (semi-supervised, :mod:`surfsight.realdata.semisupervised`).
 
 Results go to ``benchmarks/results/label_efficiency[_<tag>].json``; a table is printed with the
 plain U-Net reference figures of the README beside ours.
@@ -90,6 +91,15 @@ def run(args) -> dict:
         data = type(train_all)(train_all.images[index], train_all.masks[index], [train_all.paths[i] for i in index],
                                train_all.kind, [train_all.spacing[i] for i in index], [])
         steps = args.steps or int(round(args.steps_scale * recipe_steps(n, Settings(crop=args.crop), (256, 256))))
+        unlabelled = None
+        if args.unlabelled:          # the rest of the train split, its masks dropped
+            rest = np.setdiff1d(np.arange(len(split["train"])), index)
+            if len(rest) == 0:
+                print(f"{labels} labels: no unlabelled train images left; supervised only", flush=True)
+            else:
+                unlabelled = type(train_all)(train_all.images[rest], torch.zeros_like(train_all.masks[rest]),
+                                             [train_all.paths[i] for i in rest], train_all.kind,
+                                             [train_all.spacing[i] for i in rest], [])
         for start_name in args.starts:
             for seed in args.seeds:
                 try:
@@ -103,7 +113,7 @@ def run(args) -> dict:
                 settings = Settings(steps=steps, batch=args.batch, seed=seed, device=args.device, amp=not args.no_amp,
                                     time_limit_s=args.time_limit, crop=args.crop,
                                     prior_correction=not args.no_prior_correction)
-                record = finetune(model, data, settings)
+                record = finetune(model, data, settings, unlabelled=unlabelled)
                 t0 = time.perf_counter()
                 probs = predict(model.to(args.device), test.images, test.kind, test.spacing, batch=16,
                                 device=args.device)
@@ -123,6 +133,7 @@ def run(args) -> dict:
                     uncorrected = {k: segmentation_report(list(raw), truths)[k] for k in METRICS}
                 row = {"labels": labels, "n": n, "start": start_name, "seed": seed, "steps": record["steps"],
                        "crop": record["crop"], "prior": record["prior"],
+                       "semi_supervised": record.get("semi_supervised"),
                        "steps_planned": steps, "bf16": record["bf16"], "train_s": record["seconds"], "predict_s": predict_s,
                        "peak_memory_mb": round(peak_memory_mb(args.device), 1),
                        **{k: report[k] for k in METRICS}, "tta_views": [list(v) for v in tta_views(model, tuple(test.images.shape[-2:]))],
@@ -144,10 +155,13 @@ def table(runs: list[dict]) -> str:
     lines = ["| labels | start | seeds | IoU (mean ± sd) | mean F1 | image AUROC | pixel AUROC | train s / run | "
              "U-Net ref. IoU |",
              "|---|---|---|---|---|---|---|---|---|"]
-    keys = sorted({(r["labels"], r["start"]) for r in runs if "iou" in r},
+    def start_of(r):      # the start, and whether unlabelled images taught too
+        return r["start"] + (f" + {r['semi_supervised']['unlabelled']} unlabelled" if r.get("semi_supervised") else "")
+
+    keys = sorted({(r["labels"], start_of(r)) for r in runs if "iou" in r},
                   key=lambda k: (999 if k[0] == "all" else int(k[0]), k[1]))
     for labels, start in keys:
-        rows = [r for r in runs if r["labels"] == labels and r["start"] == start and "iou" in r]
+        rows = [r for r in runs if r["labels"] == labels and start_of(r) == start and "iou" in r]
 
         def ms(key):
             v = np.array([r[key] for r in rows if r.get(key) is not None], float)
@@ -190,6 +204,9 @@ def main(argv=None) -> None:
                         help="seconds of training per run; the schedule runs over the time (see finetune)")
     parser.add_argument("--no-prior-correction", action="store_true",
                         help="keep the segmentation head as trained (no shift to the tiles' defect share)")
+    parser.add_argument("--unlabelled", action="store_true",
+                        help="semi-supervised: the train images outside the labelled subset, without their masks, "
+                             "teach through a mean teacher (see surfsight.realdata.semisupervised)")
     parser.add_argument("--no-amp", action="store_true",
                         help="float32 throughout (default: bf16 autocast where the device computes it natively)")
     parser.add_argument("--data", default=None, help="shared data folder (default: $SURFSIGHT_DATA or ../shared/data)")

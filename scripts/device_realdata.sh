@@ -12,7 +12,8 @@
 # committed); .whl the wheels of scripts/device_run.sh. Make them here first:
 #   echo /.gpu_data/ >> .git/info/exclude
 #   mkdir -p .gpu_data/defects && cp -r ../shared/data/defects/{magnetic_tile,kolektorsdd} .gpu_data/defects/
-# $OUT receives label_efficiency_gpu.json, anomaly_gpu.json and logs.tar.gz.
+# $OUT receives label_efficiency_gpu.json, anomaly_gpu.json (label_efficiency_semi_gpu.json with UNLABELLED=1) and logs.tar.gz.
+# UNLABELLED=1 adds the semi-supervised runs (the rest of the train split through a mean teacher).
 # A CPU dry run: PY=.venv/bin/python DEVICE=cpu STEPS=2 LABELS=20 SEEDS=0 SETS=kolektorsdd ...
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,13 @@ anomaly=$!
 PYTHON="$PY" DEVICE="$DEVICE" LABELS="$LABELS" SEEDS="$SEEDS" STARTS=default,scratch OUT="$LOGS" \
     bash scripts/label_efficiency_gpu.sh > "$LOGS/label_efficiency.log" 2>&1
 status=$?
+if [ -n "${UNLABELLED:-}" ]; then
+    mkdir -p "$LOGS/semi"
+    PYTHON="$PY" DEVICE="$DEVICE" LABELS="$LABELS" SEEDS="$SEEDS" STARTS=default OUT="$LOGS/semi" UNLABELLED=1 \
+        bash scripts/label_efficiency_gpu.sh > "$LOGS/label_efficiency_semi.log" 2>&1 || status=1
+    cp "$LOGS/semi/label_efficiency_gpu.json" "$OUT/label_efficiency_semi_gpu.json" 2>/dev/null
+    log "semi-supervised runs finished"
+fi
 log "label efficiency finished (status $status)"
 cp "$LOGS/label_efficiency_gpu.json" "$OUT/" && tail -n 8 "$LOGS/label_efficiency.log" | tee -a "$LOGS/log.txt"
 wait "$anomaly" || { status=1; log "anomaly benchmark failed"; }

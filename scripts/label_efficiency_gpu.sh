@@ -8,6 +8,7 @@
 #
 #   SURFSIGHT_DATA=/path/to/shared/data bash scripts/label_efficiency_gpu.sh
 #   LABELS=50 STARTS=scratch STEPS_SCALE=2 bash scripts/label_efficiency_gpu.sh       # variants (also STEPS=N, DEVICE=cpu)
+#   UNLABELLED=1 LABELS=20,50 bash scripts/label_efficiency_gpu.sh    # semi-supervised: the rest of the train split teaches
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -23,7 +24,7 @@ pids=()
 files=()
 for seed in $SEEDS; do
   "$PY" benchmarks/bench_label_efficiency.py --device "$DEVICE" --threads 4 --seeds "$seed" --labels "$LABELS" --starts "$STARTS" \
-      --steps-scale "${STEPS_SCALE:-1}" ${STEPS:+--steps "$STEPS"} --out "$OUT/label_efficiency_seed$seed.json" \
+      --steps-scale "${STEPS_SCALE:-1}" ${STEPS:+--steps "$STEPS"} ${UNLABELLED:+--unlabelled} --out "$OUT/label_efficiency_seed$seed.json" \
       > "$OUT/label_efficiency_seed$seed.log" 2>&1 &
   pids+=($!)
   files+=("$OUT/label_efficiency_seed$seed.json")

@@ -60,6 +60,9 @@ def finetune(
     no_prior_correction: bool = typer.Option(
         False, "--no-prior-correction", help="Keep the head as trained (default: shift it so the probabilities "
         "refer to whole tiles, not to the defect-centred crops it was trained on)."),
+    unlabelled: Optional[list[Path]] = typer.Option(
+        None, "--unlabelled", help="Unlabelled images of the same parts (files or folders; repeat the option): "
+        "a mean teacher learns from them too (semi-supervised; about twice the time per step)."),
 ) -> None:
     """Fine-tune the model on labelled real images (defect vs background) and save it."""
     from ..realdata.augment import Augment
@@ -81,10 +84,17 @@ def finetune(
         settings = Settings(steps=steps, epochs=epochs, size=(size, size), batch=batch, seed=seed, device=device,
                             augment=augment, amp=not fp32, time_limit_s=time_limit, crop=crop,
                             prior_correction=not no_prior_correction)
-        net, record = train_pairs(listed, model, settings, mask_threshold, _progress)
+        extra = _expand(list(unlabelled)) if unlabelled else []
+        if unlabelled and not extra:
+            raise _input_error(f"--unlabelled: no images found in {', '.join(map(str, unlabelled))}")
+        net, record = train_pairs(listed, model, settings, mask_threshold, _progress, unlabelled=extra)
         model_api().save_model(net, out, {"realdata": record})
     precision = "bf16" if record.get("bf16") else "float32"
     cut = f" of {record['steps_planned']} (time limit)" if record["steps"] < record["steps_planned"] else ""
+    taught = record.get("semi_supervised")
+    if taught:
+        typer.echo(f"semi-supervised: {taught['unlabelled']} unlabelled images, {100 * taught['taught_share']:.0f} % "
+                   "of their pixels taught; the mean teacher's weights are kept", err=True)
     typer.echo(f"fine-tuned on {record['images']} images, {record['steps']} steps{cut} ({precision}) in {record['seconds']:.0f} s; "
                f"model: {out}", err=True)
 
@@ -148,20 +158,30 @@ def anomaly_fit(
     out: Path = typer.Option(..., "--out", "-o", help="Folder for the anomaly model."),
     model: str = typer.Option("default", "--model", help="Encoder: shipped name, model folder or 'scratch'."),
     size: int = typer.Option(256, "--size", help="Working size: images are resized to SIZE x SIZE."),
-    bank: int = typer.Option(6000, "--bank", help="Patches kept in the memory bank."),
+    method: str = typer.Option(
+        "padim", "--method", help="padim: a Gaussian per image position (parts photographed in a fixture); "
+        "patchcore: a memory bank of patches, position-free (parts at any place and angle)."),
+    cell: int = typer.Option(2, "--cell", help="padim: neighbouring feature positions per side sharing one Gaussian."),
+    bank: int = typer.Option(6000, "--bank", help="patchcore: patches kept in the memory bank."),
     seed: int = typer.Option(0, "--seed"),
     device: str = typer.Option("cpu", "--device"),
 ) -> None:
     """Learn what good looks like from defect-free images only."""
-    from ..realdata.anomaly import AnomalySettings, fit_paths
+    from ..realdata.anomaly import METHODS, AnomalySettings, fit_paths
 
     with user_errors():
+        if method not in METHODS:
+            raise _input_error(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
+        if cell < 1:
+            raise _input_error(f"--cell must be at least 1, got {cell}")
         paths = _expand([good])
         if not paths:
             raise _input_error(f"--good {good}: no images found")
-        detector = fit_paths(paths, model, AnomalySettings(size=(size, size), bank=bank, seed=seed, device=device))
+        settings = AnomalySettings(size=(size, size), method=method, cell=cell, bank=bank, seed=seed, device=device)
+        detector = fit_paths(paths, model, settings)
         detector.save(out)
-    typer.echo(f"fitted on {len(paths)} good images ({detector.info['bank']} patches, threshold "
+    what = (f"{detector.info['cells']} position cells" if method == "padim" else f"{detector.info['bank']} patches")
+    typer.echo(f"fitted on {len(paths)} good images ({method}, {what}, threshold "
                f"{detector.threshold:.3g}); model: {out}", err=True)
 
 

@@ -4,6 +4,7 @@ anomaly detection from good parts only.
 Modules: :mod:`~surfsight.realdata.pairs` (PAIRS.csv, images, masks), :mod:`~surfsight.realdata.splits`
 (fixed magnetic-tile and KolektorSDD splits), :mod:`~surfsight.realdata.augment`,
 :mod:`~surfsight.realdata.metrics`, :mod:`~surfsight.realdata.inputs` (images to model input and back),
-:mod:`~surfsight.realdata.finetune`, :mod:`~surfsight.realdata.segment`, :mod:`~surfsight.realdata.anomaly`.
+:mod:`~surfsight.realdata.finetune`, :mod:`~surfsight.realdata.semisupervised` (unlabelled images
+through a mean teacher), :mod:`~surfsight.realdata.segment`, :mod:`~surfsight.realdata.anomaly`.
 Needs PyTorch (the ``model`` extra) for everything but pairs, splits and metrics.
 """

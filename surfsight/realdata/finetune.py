@@ -34,6 +34,9 @@ The recipe, chosen so that it needs no tuning between 10 and 1000 images:
   new prior (Saerens, Latinne & Decaestecker, Neural Computation 14, 2002). Shares are counted on
   the masks the loss saw and on the labelled tiles (``prior_correction=False`` leaves the head as
   trained).
+* **unlabelled images** (optional, ``finetune(..., unlabelled=...)``, ``--unlabelled``): a mean
+  teacher learns from them too, and its averaged weights are the result
+  (:mod:`surfsight.realdata.semisupervised`); without them nothing above changes, to the last bit.
 
 The result is saved with :func:`surfsight.model.save_model`; ``metadata["realdata"]`` records the
 working size, input kind, threshold, recipe and training history.
@@ -74,6 +77,11 @@ class Settings:
     amp: bool = True                  #: bfloat16 autocast where the device computes it natively (:func:`native_bf16`)
     time_limit_s: float | None = None  #: stop after this many seconds, the schedule run over the time (:func:`one_cycle`)
     prior_correction: bool = True      #: shift the head to the tiles' defect share (:func:`correct_prior`)
+    # semi-supervised (only with unlabelled images; :mod:`surfsight.realdata.semisupervised`)
+    unlabelled_weight: float = 1.0     #: weight of the pseudo-label term once ramped in
+    confidence: float = 0.9            #: teacher probability (either way) a pixel needs to be taught
+    ema_decay: float = 0.99            #: mean-teacher decay
+    ramp: float = 0.4                  #: share of the steps over which the pseudo-label term ramps in
     augment: Augment = field(default_factory=Augment)
 
 
@@ -246,16 +254,33 @@ def loss_fn(logit, target, dice_weight: float = 1.0):
 
 
 def finetune(model, data: ImageSet, settings: Settings = Settings(),
-             progress: Callable[[int, int, float], None] | None = None) -> dict[str, Any]:
+             progress: Callable[[int, int, float], None] | None = None,
+             unlabelled: ImageSet | None = None) -> dict[str, Any]:
     """Fine-tune ``model`` in place on ``data``; returns the training record (also put in metadata).
 
-    ``progress(step, steps, loss)`` is called every few steps.
+    ``progress(step, steps, loss)`` is called every few steps. With ``unlabelled`` images (their
+    masks are ignored) a mean teacher teaches the student on them as well, and the teacher's
+    weights are the result (:mod:`surfsight.realdata.semisupervised`); without them the run is
+    exactly the supervised recipe.
     """
     import torch
+
+    from . import semisupervised as semi
 
     n = data.images.shape[0]
     if n == 0:
         raise InputError("finetune: no labelled images")
+    if unlabelled is not None:
+        if unlabelled.images.shape[0] == 0:
+            raise InputError("finetune: the unlabelled set is empty")
+        if unlabelled.kind != data.kind:
+            raise InputError(f"finetune: the unlabelled images are {unlabelled.kind}, the labelled ones {data.kind}")
+        if tuple(unlabelled.images.shape[-2:]) != tuple(data.images.shape[-2:]):
+            raise InputError("finetune: the unlabelled images are not at the working size of the labelled ones")
+        if not 0.5 <= settings.confidence <= 1.0:
+            raise InputError(f"finetune: confidence must be in [0.5, 1], got {settings.confidence}")
+        if not 0.0 <= settings.ema_decay < 1.0:
+            raise InputError(f"finetune: ema_decay must be in [0, 1), got {settings.ema_decay}")
     s = settings
     size = tuple(data.images.shape[-2:])
     crop = crop_side(s, size)
@@ -286,6 +311,10 @@ def finetune(model, data: ImageSet, settings: Settings = Settings(),
     use_amp = s.amp and native_bf16(device)
     history, start = [], time.perf_counter()
     model.train()
+    teacher = semi.MeanTeacher(model, s.ema_decay) if unlabelled is not None else None
+    taught = torch.zeros((), device=device)     # sum of the share of unlabelled pixels taught per step
+    if unlabelled is not None:
+        n_u, spacing_u = unlabelled.images.shape[0], float(np.mean(unlabelled.spacing))
     done, seen_defect = 0, torch.zeros((), device=device)   # sum of the defect share of each batch
     for step in range(steps):
         # with a time limit the schedule (and the frozen phase) runs over the share of the steps or
@@ -310,13 +339,26 @@ def finetune(model, data: ImageSet, settings: Settings = Settings(),
         x, masks = _crops(x, data.masks[index].to(device, non_blocking=True), crop, s.defect_crop, rng)
         x, masks = geometric(x, masks, rng, s.augment)
         seen_defect += masks.detach().float().mean()
+        if teacher is not None:
+            raw = unlabelled.images[rng.integers(0, n_u, size=s.batch)].to(device, non_blocking=True)
+            weak, strong = semi.views(raw, data.kind, spacing_u, crop, rng, s.augment)
+            with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+                taught_logit = defect_logit(teacher.model.segment_logits(weak).float())
+            x = torch.cat([x, strong])
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
             seg = model.segment_logits(x)
-        loss = loss_fn(defect_logit(seg.float()), masks, s.dice_weight)
+        logit = defect_logit(seg.float())
+        loss = loss_fn(logit[:masks.shape[0]], masks, s.dice_weight)
+        if teacher is not None:
+            pseudo, kept = semi.pseudo_label_loss(logit[masks.shape[0]:], taught_logit, s.confidence)
+            loss = loss + s.unlabelled_weight * semi.ramp(position, steps, s.ramp) * pseudo
+            taught += kept
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(decoder + ([] if frozen else encoder), 5.0)
         optimiser.step()
+        if teacher is not None:
+            teacher.update(model)
         done = step + 1
         value = float(loss.detach())
         if step % 10 == 0 or step == steps - 1:
@@ -325,6 +367,8 @@ def finetune(model, data: ImageSet, settings: Settings = Settings(),
                 progress(step, steps, value)
     for p in model.parameters():
         p.requires_grad_(True)
+    if teacher is not None:           # the averaged weights are the result
+        model.load_state_dict(teacher.model.state_dict())
     model.eval()
     model.to("cpu")
     tile_share, crop_share = float(data.masks.float().mean()), float(seen_defect) / max(done, 1)
@@ -342,18 +386,30 @@ def finetune(model, data: ImageSet, settings: Settings = Settings(),
                   "applied": bool(shift)},
         "output": "defect probability = 1 - P(background) of the segmentation head",
     }
+    if teacher is not None:
+        record["semi_supervised"] = {
+            "unlabelled": int(n_u), "weight": s.unlabelled_weight, "confidence": s.confidence,
+            "ema_decay": s.ema_decay, "ramp": s.ramp, "taught_share": round(float(taught) / max(done, 1), 4),
+            "result": "mean-teacher weights"}
     model.metadata = {**model.metadata, "realdata": record, "initialisation": "finetuned"}
     return record
 
 
 def train_pairs(pairs: Sequence, start: str = "default", settings: Settings = Settings(), threshold: float = 0.0,
-                progress=None):
-    """Load ``pairs``, build the start model and fine-tune it: ``(model, record)``."""
+                progress=None, unlabelled: Sequence[Path] = ()):
+    """Load ``pairs`` (and the ``unlabelled`` image paths, if any), build the start model and
+    fine-tune it: ``(model, record)``."""
     from .inputs import load_set
+    from .pairs import Pair
 
     data = load_set(pairs, settings.size, threshold)
+    from .semisupervised import MAX_UNLABELLED
+
+    if len(unlabelled) > MAX_UNLABELLED:   # bounded memory: an evenly spread subset
+        unlabelled = [unlabelled[i] for i in np.linspace(0, len(unlabelled) - 1, MAX_UNLABELLED).astype(int)]
+    extra = load_set([Pair(Path(p), None) for p in unlabelled], settings.size) if unlabelled else None
     model = build_model(start)
-    record = finetune(model, data, settings, progress)
+    record = finetune(model, data, settings, progress, unlabelled=extra)
     record["mask_threshold"] = threshold
     record["start"] = str(start)
     return model, record

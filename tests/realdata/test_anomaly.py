@@ -11,6 +11,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from surfsight.cli import app
+from surfsight.errors import InputError
 from surfsight.model import load_model
 from surfsight.realdata import anomaly
 from surfsight.realdata.anomaly import AnomalySettings, coreset
@@ -19,7 +20,8 @@ from surfsight.realdata.metrics import auroc, pixel_auroc
 from .conftest import blob_image
 
 runner = CliRunner()
-SMALL = AnomalySettings(size=(64, 64), levels=(1, 2), dim=16, bank=200, pool=5000, sigma=1.0)
+SMALL = AnomalySettings(size=(64, 64), levels=(1, 2), dim=16, bank=200, pool=5000, sigma=1.0, method="patchcore")
+SMALL_PADIM = AnomalySettings(size=(64, 64), levels=(1, 2), dim=16, sigma=1.0, method="padim")
 
 
 def test_coreset_covers_the_points():
@@ -56,6 +58,88 @@ def test_blobs_score_higher_than_good_texture(tiny_model_dir, tmp_path):
     np.testing.assert_allclose(scores2, scores, rtol=1e-5)
 
 
+def test_padim_moments_are_the_per_cell_mean_and_covariance():
+    """The streamed, shifted sums give the sample mean and covariance of each cell's features (numpy
+    on all features at once), the precision is the inverse of the shrunk covariance, and the score
+    is the Mahalanobis distance."""
+    rng = np.random.default_rng(0)
+    images = torch.from_numpy(rng.random((7, 1, 64, 64)).astype(np.float32))
+    backbone = load_model_tiny()
+    s = AnomalySettings(size=(64, 64), levels=(1, 2), dim=6, cell=3, shrinkage=0.05, batch=3, sigma=0.0)
+    gen = torch.Generator().manual_seed(0)
+    width = sum(backbone.encode(anomaly.model_input(images[:1], "image", 1e-5)[0])[i].shape[1] for i in s.levels)
+    projection = torch.randn(width, s.dim, generator=gen)
+    density, grid = anomaly._fit_gaussians(backbone, images, "image", 1e-5, s, projection, chunk=50)
+    f = anomaly._features(backbone, images, "image", 1e-5, s, projection).double().numpy()   # (7, h, w, d)
+    h, w, d = f.shape[1:]
+    assert grid == (h, w)
+    cells = anomaly._cells(h, w, 3).numpy()
+    assert cells.max() + 1 == density["mean"].shape[0] == int(np.ceil(h / 3)) * int(np.ceil(w / 3))
+    flat = f.reshape(7, h * w, d)
+    for c in (0, 5, cells.max()):                     # a full cell, an inner one, the clipped corner
+        x = flat[:, cells == c].reshape(-1, d)
+        cov = np.cov(x, rowvar=False)
+        shrunk = cov + max(0.05 * np.trace(cov) / d, 1e-6) * np.eye(d)
+        np.testing.assert_allclose(density["mean"][c].numpy(), x.mean(0), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(density["precision"][c].numpy(), np.linalg.inv(shrunk), rtol=2e-4, atol=1e-5)
+    q = torch.from_numpy(f[:2]).float()
+    dist = anomaly._mahalanobis(q, density["mean"], density["precision"], anomaly._cells(h, w, 3), chunk=17)
+    c = int(cells[10])
+    v = f[1].reshape(-1, d)[10] - density["mean"][c].numpy()
+    assert float(dist[1, 0].reshape(-1)[10]) == pytest.approx(np.sqrt(v @ density["precision"][c].numpy() @ v), rel=1e-4)
+
+
+def load_model_tiny():
+    from surfsight.model.config import ModelConfig
+    from surfsight.model.network import SurfsightModel
+
+    torch.manual_seed(0)
+    return SurfsightModel(ModelConfig(base_channels=4, max_channels=16, depth=4, head_hidden=8), {})
+
+
+def test_padim_finds_blobs_and_round_trips(tiny_model_dir, tmp_path):
+    good, _ = _images(6, False, 0)
+    detector = anomaly.fit(load_model(tiny_model_dir), good, "image", 1e-5, SMALL_PADIM)
+    assert set(detector.density) == {"mean", "precision"} and detector.info["method"] == "padim"
+    test_good, masks_good = _images(4, False, 1)
+    test_bad, masks_bad = _images(4, True, 2)
+    maps, scores = detector.score(torch.cat([test_good, test_bad]))
+    assert auroc(scores, [0] * 4 + [1] * 4) == 1.0
+    assert pixel_auroc(list(maps), masks_good + masks_bad) > 0.9
+    detector.save(tmp_path / "det")
+    again = anomaly.load(tmp_path / "det")
+    assert again.settings.method == "padim"
+    np.testing.assert_allclose(again.score(torch.cat([test_good, test_bad]))[1], scores, rtol=1e-5)
+    with pytest.raises(InputError, match="fitted on"):            # another working size: another grid
+        detector.score(torch.rand(1, 1, 96, 96))
+
+
+def test_a_version_1_folder_loads_as_patchcore(tiny_model_dir, tmp_path):
+    good, _ = _images(4, False, 0)
+    detector = anomaly.fit(load_model(tiny_model_dir), good, "image", 1e-5, SMALL)
+    detector.save(tmp_path / "det")
+    doc = json.loads((tmp_path / "det" / "anomaly.json").read_text())
+    doc["version"] = 1
+    del doc["settings"]["method"], doc["settings"]["cell"], doc["settings"]["shrinkage"]
+    (tmp_path / "det" / "anomaly.json").write_text(json.dumps(doc))
+    again = anomaly.load(tmp_path / "det")
+    assert again.settings.method == "patchcore" and again.bank.shape == detector.bank.shape
+    doc["settings"]["method"] = "padim"                            # a bank is not a Gaussian density
+    (tmp_path / "det" / "anomaly.json").write_text(json.dumps(doc))
+    with pytest.raises(InputError, match="not a padim density"):
+        anomaly.load(tmp_path / "det")
+
+
+def test_fit_rejects_unknown_methods_and_bad_knobs(tiny_model_dir):
+    good, _ = _images(2, False, 0)
+    model = load_model(tiny_model_dir)
+    for settings, message in ((AnomalySettings(size=(64, 64), method="knn"), "unknown method"),
+                              (AnomalySettings(size=(64, 64), cell=0), "cell"),
+                              (AnomalySettings(size=(64, 64), shrinkage=-1.0), "shrinkage")):
+        with pytest.raises(InputError, match=message):
+            anomaly.fit(model, good, "image", 1e-5, settings)
+
+
 def test_cli_anomaly_fit_and_score(tiny_model_dir, tmp_path):
     rng = np.random.default_rng(3)
     good = tmp_path / "good"
@@ -78,3 +162,9 @@ def test_cli_anomaly_fit_and_score(tiny_model_dir, tmp_path):
     result = runner.invoke(app, ["anomaly", "score", "--model", str(tmp_path / "nothing"), str(bad),
                                  "--out", str(tmp_path / "x")])
     assert result.exit_code == 2 and "anomaly.json" in result.output
+    result = runner.invoke(app, ["anomaly", "fit", "--good", str(good), "--out", str(tmp_path / "pc"),
+                                 "--model", str(tiny_model_dir), "--size", "64", "--method", "patchcore", "--bank", "50"])
+    assert result.exit_code == 0 and "patchcore, 50 patches" in result.output
+    result = runner.invoke(app, ["anomaly", "fit", "--good", str(good), "--out", str(tmp_path / "bad"),
+                                 "--model", str(tiny_model_dir), "--method", "knn"])
+    assert result.exit_code == 2 and "--method" in result.output and not (tmp_path / "bad").exists()
