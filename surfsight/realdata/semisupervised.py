@@ -21,6 +21,10 @@ narrow. The scheme:
   the teacher knows nothing of the new images at first;
 * the teacher's weights are the result (an average of the late students).
 
+Measured on the magnetic tiles (50 labels + 379 unlabelled, docs/realdata.md): IoU 0.387 against
+0.340 at the same 5600 steps, but a step costs 2.3 times as much, and the supervised recipe given
+that time (12950 steps) reaches 0.424. Hence an option, not the default.
+
 Height maps have no photometric augmentation here, so for them the strong view equals the weak
 one and the term is plain self-training on the teacher's confident pixels.
 """
