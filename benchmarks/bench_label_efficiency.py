@@ -62,6 +62,15 @@ def peak_memory_mb(device: str) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def subset(images, index, masks: bool = True):
+    """The images (an ImageSet) at ``index``; with ``masks=False`` their masks replaced by zeros."""
+    import torch
+
+    kept = images.masks[index]
+    return type(images)(images.images[index], kept if masks else torch.zeros_like(kept),
+                        [images.paths[i] for i in index], images.kind, [images.spacing[i] for i in index], [])
+
+
 def run(args) -> dict:
     import torch
 
@@ -88,8 +97,7 @@ def run(args) -> dict:
         n = len(split["train"]) if labels == "all" else int(labels)
         index = np.floor(np.linspace(0, len(split["train"]) - 1, n)).astype(int) if n < len(split["train"]) \
             else np.arange(len(split["train"]))
-        data = type(train_all)(train_all.images[index], train_all.masks[index], [train_all.paths[i] for i in index],
-                               train_all.kind, [train_all.spacing[i] for i in index], [])
+        data = subset(train_all, index)
         steps = args.steps or int(round(args.steps_scale * recipe_steps(n, Settings(crop=args.crop), (256, 256))))
         unlabelled = None
         if args.unlabelled:          # the rest of the train split, its masks dropped
@@ -97,9 +105,7 @@ def run(args) -> dict:
             if len(rest) == 0:
                 print(f"{labels} labels: no unlabelled train images left; supervised only", flush=True)
             else:
-                unlabelled = type(train_all)(train_all.images[rest], torch.zeros_like(train_all.masks[rest]),
-                                             [train_all.paths[i] for i in rest], train_all.kind,
-                                             [train_all.spacing[i] for i in rest], [])
+                unlabelled = subset(train_all, rest, masks=False)
         for start_name in args.starts:
             for seed in args.seeds:
                 try:

@@ -401,12 +401,11 @@ def train_pairs(pairs: Sequence, start: str = "default", settings: Settings = Se
     fine-tune it: ``(model, record)``."""
     from .inputs import load_set
     from .pairs import Pair
+    from .semisupervised import MAX_UNLABELLED
+    from .splits import evenly_spread
 
     data = load_set(pairs, settings.size, threshold)
-    from .semisupervised import MAX_UNLABELLED
-
-    if len(unlabelled) > MAX_UNLABELLED:   # bounded memory: an evenly spread subset
-        unlabelled = [unlabelled[i] for i in np.linspace(0, len(unlabelled) - 1, MAX_UNLABELLED).astype(int)]
+    unlabelled = evenly_spread(list(unlabelled), MAX_UNLABELLED)   # bounded memory
     extra = load_set([Pair(Path(p), None) for p in unlabelled], settings.size) if unlabelled else None
     model = build_model(start)
     record = finetune(model, data, settings, progress, unlabelled=extra)

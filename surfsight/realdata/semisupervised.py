@@ -97,9 +97,8 @@ def views(images, kind: str, spacing, crop: int, rng: np.random.Generator, augme
     from .finetune import _crops
     from .inputs import model_input
 
-    strong_images = photometric(images, rng, strong) if kind == "image" else images
     xw, _ = model_input(images, kind, spacing)
-    xs, _ = model_input(strong_images, kind, spacing)
+    xs = model_input(photometric(images, rng, strong), kind, spacing)[0] if kind == "image" else xw
     c = xw.shape[1]
     blank = torch.zeros_like(xw[:, :1])
     both, _ = _crops(torch.cat([xw, xs], 1), blank, crop, 0.0, rng)
