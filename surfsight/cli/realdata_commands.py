@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 from pathlib import Path
 from typing import Optional
@@ -163,10 +164,16 @@ def anomaly_fit(
         "patchcore: a memory bank of patches, position-free (parts at any place and angle)."),
     cell: int = typer.Option(2, "--cell", help="padim: neighbouring feature positions per side sharing one Gaussian."),
     bank: int = typer.Option(6000, "--bank", help="patchcore: patches kept in the memory bank."),
+    alpha: float = typer.Option(
+        0.05, "--alpha", help="False-alarm rate on good parts the threshold is set for (conformal, from "
+        "out-of-fold scores of the good images)."),
+    folds: int = typer.Option(
+        5, "--folds", help="Cross-fits that score each good image with a density fitted without it "
+        "(0: no calibration, an in-sample threshold and no p-values)."),
     seed: int = typer.Option(0, "--seed"),
     device: str = typer.Option("cpu", "--device"),
 ) -> None:
-    """Learn what good looks like from defect-free images only."""
+    """Learn what good looks like from defect-free images only, and how high good parts score."""
     from ..realdata.anomaly import METHODS, AnomalySettings, fit_paths
 
     with user_errors():
@@ -174,15 +181,28 @@ def anomaly_fit(
             raise _input_error(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
         if cell < 1:
             raise _input_error(f"--cell must be at least 1, got {cell}")
+        if not 0.0 < alpha < 1.0:
+            raise _input_error(f"--alpha must be in (0, 1), got {alpha}")
+        if folds < 0 or folds == 1:
+            raise _input_error(f"--folds must be 0 (no calibration) or at least 2, got {folds}")
         paths = _expand([good])
         if not paths:
             raise _input_error(f"--good {good}: no images found")
-        settings = AnomalySettings(size=(size, size), method=method, cell=cell, bank=bank, seed=seed, device=device)
+        settings = AnomalySettings(size=(size, size), method=method, cell=cell, bank=bank, seed=seed, device=device,
+                                   alpha=alpha, folds=folds)
         detector = fit_paths(paths, model, settings)
         detector.save(out)
     what = (f"{detector.info['cells']} position cells" if method == "padim" else f"{detector.info['bank']} patches")
-    typer.echo(f"fitted on {len(paths)} good images ({method}, {what}, threshold "
-               f"{detector.threshold:.3g}); model: {out}", err=True)
+    calibration = detector.info["threshold"]
+    if calibration["source"] == "cross-fitted":
+        rate = calibration["guaranteed_alpha"]
+        how = f"false alarms on good parts at most {rate:.3g}, from {calibration['folds']} cross-fits"
+        if rate > alpha:
+            how += f"; {len(paths)} good images cannot guarantee {alpha:g}, at least {math.ceil(round(1 / alpha - 1, 9))} can"
+    else:
+        how = "in-sample, optimistic"
+    typer.echo(f"fitted on {len(paths)} good images ({method}, {what}); threshold {detector.threshold:.3g} "
+               f"({how}); model: {out}", err=True)
 
 
 @anomaly_app.command("score")
@@ -213,26 +233,34 @@ def anomaly_score(
             full = resize(maps[0], data.original_shapes[0])
             scaled = np.clip(full / (2 * detector.threshold if detector.threshold > 0 else 1.0), 0, 1)
             _write_png((255 * scaled).astype(np.uint8), out / f"{path.stem}_anomaly.png")
+            p = detector.p_values(scores)
             rows.append({"image": str(path), "score": float(scores[0]),
+                         "p_value": None if p is None else round(float(p[0]), 6),
                          "anomalous": bool(scores[0] > detector.threshold),
                          "map": str(out / f"{path.stem}_anomaly.png")})
-        _write_scores(rows, out, detector.threshold)
+        _write_scores(rows, out, detector.threshold, _alpha(detector))
     if json_out:
-        print_json({"threshold": detector.threshold, "images": rows})
+        print_json({"threshold": detector.threshold, "alpha": _alpha(detector), "images": rows})
     else:
         for row in rows:
-            typer.echo(f"{row['image']}: score {row['score']:.4g}{'  ANOMALOUS' if row['anomalous'] else ''}")
+            p = "" if row["p_value"] is None else f", p {row['p_value']:.3g}"
+            typer.echo(f"{row['image']}: score {row['score']:.4g}{p}{'  ANOMALOUS' if row['anomalous'] else ''}")
 
 
-def _write_scores(rows: list[dict], out: Path, threshold: float) -> None:
+def _alpha(detector) -> float | None:
+    """The false-alarm rate a detector's threshold guarantees (None: an in-sample threshold)."""
+    return detector.info.get("threshold", {}).get("guaranteed_alpha")
+
+
+def _write_scores(rows: list[dict], out: Path, threshold: float, alpha: float | None) -> None:
     tmp = out / f".scores.csv.{os.getpid()}.tmp"
     with tmp.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["image", "score", "anomalous", "map"])
+        writer = csv.DictWriter(handle, fieldnames=["image", "score", "p_value", "anomalous", "map"])
         writer.writeheader()
         writer.writerows(rows)
     os.replace(tmp, out / "scores.csv")
     tmp = out / f".scores.json.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps({"threshold": threshold, "images": rows}, indent=1))
+    tmp.write_text(json.dumps({"threshold": threshold, "alpha": alpha, "images": rows}, indent=1))
     os.replace(tmp, out / "scores.json")
 
 

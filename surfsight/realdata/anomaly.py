@@ -26,13 +26,18 @@ a small factor; PaDiM itself keeps a random subset of channels). The score map i
 working size, smoothed by a Gaussian (``sigma`` px) and resized to the image; the image score is
 the map's maximum.
 
-Scores are in feature-distance units; :attr:`AnomalyModel.threshold` (the largest image score of
-up to 32 of the good images seen at fit time) is a first decision threshold for a user with no
-defective examples; it is optimistic (those images built the density), so expect some false alarms.
+Scores are in feature-distance units. What makes them usable with no defective example is the
+false-alarm rate: every good image also gets an out-of-fold score (``folds`` cross-fits, each
+density fitted without the image), from which :meth:`AnomalyModel.p_values` gives a conformal
+p-value per scored image and :attr:`AnomalyModel.threshold` flags a new good image with probability
+at most ``alpha`` (:mod:`surfsight.realdata.conformal`). With ``folds`` < 2 or a single good image
+the threshold is the largest in-sample score of up to 32 fit images, optimistic (those images
+built the density), and no p-values are given.
 
 Saved as ``anomaly.safetensors`` (the density, the projection) + ``anomaly.json`` (settings,
-provenance) with the encoder's model in ``backbone/`` (``model.safetensors`` + ``model.json``), so
-the folder is self-contained. Folders of format version 1 (before PaDiM) load as PatchCore.
+provenance, the calibration scores) with the encoder's model in ``backbone/`` (``model.safetensors``
++ ``model.json``), so the folder is self-contained. Folders of format version 1 (before PaDiM) load
+as PatchCore; those of versions 1 and 2 (before the calibration) keep their in-sample threshold.
 """
 
 from __future__ import annotations
@@ -67,6 +72,8 @@ class AnomalySettings:
     bank: int = 6000                       #: patchcore: coreset size (patches kept)
     pool: int = 120000                     #: patchcore: candidates before the coreset selection
     sigma: float = 4.0                     #: Gaussian smoothing of the map, px of the working size
+    folds: int = 5                         #: cross-fits giving each good image an out-of-fold score (< 2: none)
+    alpha: float = 0.05                    #: false-alarm rate on good images the threshold is set for
     seed: int = 0
     batch: int = 8
     device: str = "cpu"
@@ -76,7 +83,7 @@ class AnomalyModel:
     """A fitted detector: ``score(images)`` gives maps and image scores."""
 
     def __init__(self, backbone, settings: AnomalySettings, projection, density: dict[str, Any], kind: str,
-                 spacing: float, threshold: float, info: dict[str, Any] | None = None):
+                 spacing: float, threshold: float, info: dict[str, Any] | None = None, calibration=None):
         self.backbone = backbone
         self.settings = settings
         self.projection = projection
@@ -85,6 +92,15 @@ class AnomalyModel:
         self.spacing = spacing
         self.threshold = threshold
         self.info = dict(info or {})
+        #: out-of-fold image scores of the good images (None: not calibrated, no p-values)
+        self.calibration = None if calibration is None else np.sort(np.asarray(calibration, float))
+
+    def p_values(self, scores) -> np.ndarray | None:
+        """Conformal p-values of image ``scores``: the share of good images scoring at least as high
+        (:func:`surfsight.realdata.conformal.p_values`); None for a detector without calibration."""
+        from .conformal import p_values
+
+        return None if self.calibration is None else p_values(scores, self.calibration)
 
     @property
     def bank(self):
@@ -130,8 +146,9 @@ class AnomalyModel:
         os.replace(tmp, out / "anomaly.safetensors")
         settings = asdict(self.settings)
         settings.pop("device")
-        doc = {"format": FORMAT, "version": 2, "settings": settings, "kind": self.kind, "spacing": self.spacing,
-               "threshold": self.threshold, "info": self.info}
+        doc = {"format": FORMAT, "version": 3, "settings": settings, "kind": self.kind, "spacing": self.spacing,
+               "threshold": self.threshold, "info": self.info,
+               "calibration": None if self.calibration is None else [float(v) for v in self.calibration]}
         tmp = out / f".anomaly.json.{os.getpid()}.tmp"
         tmp.write_text(json.dumps(doc, indent=1))
         os.replace(tmp, out / "anomaly.json")
@@ -155,6 +172,11 @@ def load(directory: str | os.PathLike, device: str = "cpu") -> AnomalyModel:
     settings.setdefault("method", "patchcore")          # format version 1 had only the memory bank
     settings["size"] = tuple(settings["size"])
     settings["levels"] = tuple(settings["levels"])
+    settings.setdefault("folds", 0)                    # versions 1 and 2: an in-sample threshold
+    calibration = doc.get("calibration")
+    if calibration is not None and (not isinstance(calibration, list) or not calibration
+                                    or not all(isinstance(v, (int, float)) and np.isfinite(v) for v in calibration)):
+        raise InputError(f"{meta}: 'calibration' must be a non-empty list of finite scores")
     needed = ("mean", "precision") if settings["method"] == "padim" else ("bank",)
     missing = [k for k in ("projection", *needed) if k not in tensors]
     if settings["method"] not in METHODS or missing:
@@ -163,7 +185,7 @@ def load(directory: str | os.PathLike, device: str = "cpu") -> AnomalyModel:
     backbone = model_api().load_model(folder / "backbone").to(device)
     return AnomalyModel(backbone, AnomalySettings(**settings, device=device), tensors["projection"].to(device),
                         {k: tensors[k] for k in needed}, doc["kind"], float(doc["spacing"]), float(doc["threshold"]),
-                        doc.get("info", {}))
+                        doc.get("info", {}), calibration)
 
 
 def _features(model, images, kind: str, spacing: float, s: AnomalySettings, projection):
@@ -303,14 +325,21 @@ def coreset(features, size: int, rng: np.random.Generator):
 
 def fit(backbone, images, kind: str = "image", spacing: float = 10e-6, settings: AnomalySettings = AnomalySettings(),
         info: dict[str, Any] | None = None) -> AnomalyModel:
-    """Fit a detector on good images only ((N, 1, H, W) at ``settings.size``)."""
+    """Fit a detector on good images only ((N, 1, H, W) at ``settings.size``), then calibrate its
+    threshold on out-of-fold scores of the same images (:func:`cross_fitted_scores`)."""
     import torch
+
+    from . import conformal
 
     s = settings
     if images.shape[0] == 0:
         raise InputError("anomaly fit: no good images")
     if s.method not in METHODS:
         raise InputError(f"anomaly fit: unknown method {s.method!r} (known: {', '.join(METHODS)})")
+    if not 0.0 < s.alpha < 1.0:
+        raise InputError(f"anomaly fit: alpha must be in (0, 1), got {s.alpha}")
+    if s.folds < 0:
+        raise InputError(f"anomaly fit: folds must be 0 (no calibration) or at least 2, got {s.folds}")
     rng = np.random.default_rng(s.seed)
     device = torch.device(s.device)
     backbone = backbone.to(device).eval()
@@ -322,20 +351,52 @@ def fit(backbone, images, kind: str = "image", spacing: float = 10e-6, settings:
     gen = torch.Generator().manual_seed(s.seed)
     projection = (torch.randn(width, s.dim, generator=gen) / np.sqrt(s.dim)).to(device)
     info = dict(info or {})
-    if s.method == "padim":
-        density, grid = _fit_gaussians(backbone, images, kind, spacing, s, projection)
-        info.update(grid=list(grid), cells=int(density["mean"].shape[0]))
-    else:
-        density = _fit_bank(backbone, images, kind, spacing, s, projection, rng)
-        info.update(bank=int(density["bank"].shape[0]))
+    density, extra = _density(backbone, images, kind, spacing, s, projection, rng)
+    info.update(extra)
     model = AnomalyModel(backbone, s, projection, density, kind, spacing, 0.0, info)
     sample = np.unique(np.linspace(0, images.shape[0] - 1, min(32, images.shape[0])).astype(int))
     _, scores = model.score(images[torch.from_numpy(sample)])
     model.threshold = float(scores.max())
+    calibration = {"source": "in-sample", "alpha": None, "guaranteed_alpha": None, "folds": 0}
+    if s.folds >= 2 and images.shape[0] >= 2:
+        oof, k = cross_fitted_scores(model, images, rng)
+        model.calibration = np.sort(oof)
+        model.threshold, guaranteed = conformal.threshold(oof, s.alpha)
+        calibration = {"source": "cross-fitted", "alpha": s.alpha, "guaranteed_alpha": guaranteed, "folds": k,
+                       "good_score_median_out_of_fold": float(np.median(oof))}
     model.info = {**model.info, "method": s.method, "good_images": int(images.shape[0]),
-                  "fit_seconds": round(time.perf_counter() - start, 2),
+                  "fit_seconds": round(time.perf_counter() - start, 2), "threshold": calibration,
                   "good_score_median": float(np.median(scores)), "good_score_max": float(scores.max())}
     return model
+
+
+def _density(backbone, images, kind: str, spacing: float, s: AnomalySettings, projection, rng):
+    """The fitted density of ``s.method`` and what to record of it."""
+    if s.method == "padim":
+        density, grid = _fit_gaussians(backbone, images, kind, spacing, s, projection)
+        return density, {"grid": list(grid), "cells": int(density["mean"].shape[0])}
+    density = _fit_bank(backbone, images, kind, spacing, s, projection, rng)
+    return density, {"bank": int(density["bank"].shape[0])}
+
+
+def cross_fitted_scores(model: AnomalyModel, images, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """Out-of-fold image scores of the good ``images`` the detector ``model`` was fitted on, and the
+    number of folds: each fold of :func:`surfsight.realdata.conformal.folds` is scored by a density
+    of the same method fitted on the other folds (one fold density is held at a time)."""
+    import torch
+
+    from .conformal import folds
+
+    s = model.settings
+    oof = np.empty(images.shape[0])
+    parts = folds(images.shape[0], s.folds, rng)
+    for held in parts:
+        rest = torch.from_numpy(np.setdiff1d(np.arange(images.shape[0]), held))
+        density, _ = _density(model.backbone, images[rest], model.kind, model.spacing, s, model.projection, rng)
+        fold_model = AnomalyModel(model.backbone, s, model.projection, density, model.kind, model.spacing, 0.0,
+                                  model.info)
+        _, oof[held] = fold_model.score(images[torch.from_numpy(held)])
+    return oof, len(parts)
 
 
 def fit_paths(paths: Sequence, backbone: str = "default", settings: AnomalySettings = AnomalySettings()) -> AnomalyModel:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from surfsight.errors import InputError
 from surfsight.model import load_model
 from surfsight.realdata import anomaly
 from surfsight.realdata.anomaly import AnomalySettings, coreset
+from surfsight.realdata.conformal import folds
 from surfsight.realdata.metrics import auroc, pixel_auroc
 
 from .conftest import blob_image
@@ -114,14 +116,25 @@ def test_padim_finds_blobs_and_round_trips(tiny_model_dir, tmp_path):
         detector.score(torch.rand(1, 1, 96, 96))
 
 
-def test_a_version_1_folder_loads_as_patchcore(tiny_model_dir, tmp_path):
+def _saved_as_version(version, settings, tiny_model_dir, tmp_path, dropped_settings, dropped=()):
+    """A detector saved to ``tmp_path/det`` and its description rewritten as an older ``version``
+    wrote it (without the settings and fields that version did not have): (detector, description)."""
     good, _ = _images(4, False, 0)
-    detector = anomaly.fit(load_model(tiny_model_dir), good, "image", 1e-5, SMALL)
+    detector = anomaly.fit(load_model(tiny_model_dir), good, "image", 1e-5, settings)
     detector.save(tmp_path / "det")
     doc = json.loads((tmp_path / "det" / "anomaly.json").read_text())
-    doc["version"] = 1
-    del doc["settings"]["method"], doc["settings"]["cell"], doc["settings"]["shrinkage"]
+    doc["version"] = version
+    for key in dropped_settings:
+        del doc["settings"][key]
+    for key in dropped:
+        del doc[key]
     (tmp_path / "det" / "anomaly.json").write_text(json.dumps(doc))
+    return detector, doc
+
+
+def test_a_version_1_folder_loads_as_patchcore(tiny_model_dir, tmp_path):
+    detector, doc = _saved_as_version(1, SMALL, tiny_model_dir, tmp_path,
+                                      ("method", "cell", "shrinkage", "folds", "alpha"), ("calibration",))
     again = anomaly.load(tmp_path / "det")
     assert again.settings.method == "patchcore" and again.bank.shape == detector.bank.shape
     doc["settings"]["method"] = "padim"                            # a bank is not a Gaussian density
@@ -130,12 +143,52 @@ def test_a_version_1_folder_loads_as_patchcore(tiny_model_dir, tmp_path):
         anomaly.load(tmp_path / "det")
 
 
+def test_threshold_comes_from_out_of_fold_scores(tiny_model_dir, tmp_path):
+    good, _ = _images(6, False, 0)
+    model = load_model(tiny_model_dir)
+    settings = AnomalySettings(size=(64, 64), levels=(1, 2), dim=16, sigma=1.0, folds=3, alpha=0.2)
+    detector = anomaly.fit(model, good, "image", 1e-5, settings)
+    assert detector.info["threshold"]["source"] == "cross-fitted" and detector.info["threshold"]["folds"] == 3
+    assert detector.calibration.shape == (6,)
+    # each fold is scored by a density fitted on the other two: replay the folds and fit one by hand
+    oof, k = anomaly.cross_fitted_scores(detector, good, np.random.default_rng(settings.seed))
+    assert k == 3
+    np.testing.assert_allclose(np.sort(oof), detector.calibration)      # fit's generator drew nothing before
+    held = folds(6, 3, np.random.default_rng(settings.seed))[0]
+    rest = torch.from_numpy(np.setdiff1d(np.arange(6), held))
+    by_hand = anomaly.fit(model, good[rest], "image", 1e-5, replace(settings, folds=0))
+    np.testing.assert_allclose(oof[held], by_hand.score(good[torch.from_numpy(held)])[1], rtol=1e-5)
+    # a good image scores lower against the density of all six than out of its fold
+    _, in_sample = detector.score(good)
+    assert np.median(in_sample) < np.median(detector.calibration)
+    # n = 6, alpha 0.2: the ceil(7 * 0.8) = 6th smallest out-of-fold score, guaranteed 0.2
+    assert detector.threshold == pytest.approx(detector.calibration.max())
+    assert detector.info["threshold"]["guaranteed_alpha"] == 0.2
+    np.testing.assert_allclose(detector.p_values([detector.calibration.max() + 1, -1.0]), [1 / 7, 1.0])
+    detector.save(tmp_path / "det")
+    again = anomaly.load(tmp_path / "det")
+    np.testing.assert_allclose(again.calibration, detector.calibration)
+    assert again.threshold == detector.threshold
+
+
+def test_a_version_2_folder_keeps_its_in_sample_threshold(tiny_model_dir, tmp_path):
+    _, doc = _saved_as_version(2, SMALL_PADIM, tiny_model_dir, tmp_path, ("folds", "alpha"), ("calibration",))
+    again = anomaly.load(tmp_path / "det")
+    assert again.calibration is None and again.p_values([1.0]) is None and again.settings.folds == 0
+    doc["calibration"] = []
+    (tmp_path / "det" / "anomaly.json").write_text(json.dumps(doc))
+    with pytest.raises(InputError, match="calibration"):
+        anomaly.load(tmp_path / "det")
+
+
 def test_fit_rejects_unknown_methods_and_bad_knobs(tiny_model_dir):
     good, _ = _images(2, False, 0)
     model = load_model(tiny_model_dir)
     for settings, message in ((AnomalySettings(size=(64, 64), method="knn"), "unknown method"),
                               (AnomalySettings(size=(64, 64), cell=0), "cell"),
-                              (AnomalySettings(size=(64, 64), shrinkage=-1.0), "shrinkage")):
+                              (AnomalySettings(size=(64, 64), shrinkage=-1.0), "shrinkage"),
+                              (AnomalySettings(size=(64, 64), alpha=0.0), "alpha"),
+                              (AnomalySettings(size=(64, 64), folds=-1), "folds")):
         with pytest.raises(InputError, match=message):
             anomaly.fit(model, good, "image", 1e-5, settings)
 
@@ -157,7 +210,10 @@ def test_cli_anomaly_fit_and_score(tiny_model_dir, tmp_path):
     doc = json.loads(result.stdout)
     assert [r["image"] for r in doc["images"]] == [str(bad), str(good / "g0.png")]
     assert doc["images"][0]["score"] > doc["images"][1]["score"]
-    assert (tmp_path / "scores" / "scores.csv").read_text().startswith("image,score,anomalous,map")
+    assert (tmp_path / "scores" / "scores.csv").read_text().startswith("image,score,p_value,anomalous,map")
+    # 4 good images, 4 cross-fits: p-values in steps of 1/5, the bad image above every good one
+    assert doc["images"][0]["p_value"] == pytest.approx(0.2) and doc["images"][0]["anomalous"]
+    assert doc["alpha"] == pytest.approx(0.2)          # 4 images cannot guarantee 0.05: 1 / (4 + 1)
     assert np.asarray(Image.open(tmp_path / "scores" / "bad_anomaly.png")).shape == (80, 80)
     result = runner.invoke(app, ["anomaly", "score", "--model", str(tmp_path / "nothing"), str(bad),
                                  "--out", str(tmp_path / "x")])
@@ -165,6 +221,10 @@ def test_cli_anomaly_fit_and_score(tiny_model_dir, tmp_path):
     result = runner.invoke(app, ["anomaly", "fit", "--good", str(good), "--out", str(tmp_path / "pc"),
                                  "--model", str(tiny_model_dir), "--size", "64", "--method", "patchcore", "--bank", "50"])
     assert result.exit_code == 0 and "patchcore, 50 patches" in result.output
+    assert "cannot guarantee 0.05, at least 19 can" in result.output
+    result = runner.invoke(app, ["anomaly", "fit", "--good", str(good), "--out", str(tmp_path / "f1"),
+                                 "--model", str(tiny_model_dir), "--folds", "1"])
+    assert result.exit_code == 2 and "--folds" in result.output and not (tmp_path / "f1").exists()
     result = runner.invoke(app, ["anomaly", "fit", "--good", str(good), "--out", str(tmp_path / "bad"),
                                  "--model", str(tiny_model_dir), "--method", "knn"])
     assert result.exit_code == 2 and "--method" in result.output and not (tmp_path / "bad").exists()
