@@ -54,6 +54,7 @@ import numpy as np
 
 from ..errors import InputError
 from .augment import Augment, geometric, photometric
+from .crops import crop_shape, sample_crops
 from .inputs import DEFAULT_SIZE, ImageSet, defect_logit, model_input
 
 
@@ -150,9 +151,8 @@ def crop_side(settings: "Settings", size: tuple[int, int]) -> int:
 def recipe_steps(n: int, settings: "Settings", size: tuple[int, int]) -> int:
     """The recipe's steps for ``n`` labelled tiles of ``size`` under ``settings``' crop:
     :func:`default_steps` with the tile-to-crop pixel ratio."""
-    crop = crop_side(settings, size)
-    crop_pixels = size[0] * size[1] if crop <= 0 else min(crop, size[0]) * min(crop, size[1])
-    return default_steps(n, size[0] * size[1] / crop_pixels)
+    shape = crop_shape(crop_side(settings, size), size) or size
+    return default_steps(n, size[0] * size[1] / (shape[0] * shape[1]))
 
 
 def build_model(start: str = "default", seed: int = 0):
@@ -183,31 +183,6 @@ def _groups(model):
     names = ("up", "segment", "height_up", "height_segment")  # the height decoder: height-map inputs
     decoder = [p for name in names if hasattr(model, name) for p in getattr(model, name).parameters()]
     return encoder, decoder
-
-
-def _crops(images, masks, crop: int, defect_crop: float, rng: np.random.Generator):
-    import torch
-
-    h, w = images.shape[-2:]
-    if crop <= 0 or (crop >= h and crop >= w):
-        return images, masks
-    ch, cw = min(crop, h), min(crop, w)
-    out_i, out_m = [], []
-    for k in range(images.shape[0]):
-        m = masks[k, 0]
-        top = left = None
-        if defect_crop > 0 and rng.random() < defect_crop:
-            ys, xs = torch.nonzero(m > 0.5, as_tuple=True)
-            if len(ys):
-                j = int(rng.integers(len(ys)))
-                cy, cx = int(ys[j]), int(xs[j])
-                top = int(np.clip(cy - rng.integers(ch // 8, ch - ch // 8), 0, h - ch))
-                left = int(np.clip(cx - rng.integers(cw // 8, cw - cw // 8), 0, w - cw))
-        if top is None:
-            top, left = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
-        out_i.append(images[k, :, top:top + ch, left:left + cw])
-        out_m.append(masks[k, :, top:top + ch, left:left + cw])
-    return torch.stack(out_i), torch.stack(out_m)
 
 
 def prior_shift(tile_share: float, crop_share: float) -> float:
@@ -336,7 +311,7 @@ def finetune(model, data: ImageSet, settings: Settings = Settings(),
         # normalise whole tiles first (as at inference), then crop: a crop inside a large defect
         # keeps its brightness relative to the part
         x, _ = model_input(images, data.kind, spacing)
-        x, masks = _crops(x, data.masks[index].to(device, non_blocking=True), crop, s.defect_crop, rng)
+        x, masks = sample_crops(x, data.masks[index].to(device, non_blocking=True), crop, s.defect_crop, rng)
         x, masks = geometric(x, masks, rng, s.augment)
         seen_defect += masks.detach().float().mean()
         if teacher is not None:

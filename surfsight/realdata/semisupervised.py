@@ -37,6 +37,7 @@ import math
 import numpy as np
 
 from .augment import Augment, geometric, photometric
+from .crops import sample_crops
 
 #: at most this many unlabelled images are held (an evenly spread subset of more): 0.25 MB each at
 #: 256 x 256, and a run of 5600 steps of 8 crops sees each of them about 22 times
@@ -94,14 +95,13 @@ def views(images, kind: str, spacing, crop: int, rng: np.random.Generator, augme
     the photometric perturbation differs (images only)."""
     import torch
 
-    from .finetune import _crops
     from .inputs import model_input
 
     xw, _ = model_input(images, kind, spacing)
     xs = model_input(photometric(images, rng, strong), kind, spacing)[0] if kind == "image" else xw
     c = xw.shape[1]
     blank = torch.zeros_like(xw[:, :1])
-    both, _ = _crops(torch.cat([xw, xs], 1), blank, crop, 0.0, rng)
+    both, _ = sample_crops(torch.cat([xw, xs], 1), blank, crop, 0.0, rng)
     both, _ = geometric(both, torch.zeros_like(both[:, :1]), rng, augment)
     return both[:, :c].contiguous(), both[:, c:].contiguous()
 
