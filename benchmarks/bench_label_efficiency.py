@@ -95,8 +95,7 @@ def run(args) -> dict:
     runs = []
     for labels in args.labels:
         n = len(split["train"]) if labels == "all" else int(labels)
-        index = np.floor(np.linspace(0, len(split["train"]) - 1, n)).astype(int) if n < len(split["train"]) \
-            else np.arange(len(split["train"]))
+        index = splits.evenly_spread_index(len(split["train"]), n)
         data = subset(train_all, index)
         steps = args.steps or int(round(args.steps_scale * recipe_steps(n, Settings(crop=args.crop), (256, 256))))
         unlabelled = None

@@ -67,14 +67,19 @@ def magnetic_tile(root: str | Path | None = None) -> dict[str, list[Pair]]:
     return split
 
 
-def evenly_spread(pairs: list[Pair], n: int | None) -> list[Pair]:
-    """The ``n`` pairs at indices ``floor(linspace(0, len - 1, n))`` (all of them when ``n`` is None)."""
-    if n is None or n >= len(pairs):
-        return list(pairs)
+def evenly_spread_index(length: int, n: int | None) -> np.ndarray:
+    """Indices ``floor(linspace(0, length - 1, n))`` of ``n`` evenly spread items of ``length``
+    (all of them when ``n`` is None or at least ``length``)."""
+    if n is None or n >= length:
+        return np.arange(length)
     if n < 1:
         raise InputError(f"evenly_spread: n must be at least 1, got {n}")
-    index = np.floor(np.linspace(0, len(pairs) - 1, n)).astype(int)
-    return [pairs[i] for i in index]
+    return np.floor(np.linspace(0, length - 1, n)).astype(int)
+
+
+def evenly_spread(pairs: list[Pair], n: int | None) -> list[Pair]:
+    """The ``n`` pairs at :func:`evenly_spread_index` (all of them when ``n`` is None)."""
+    return [pairs[i] for i in evenly_spread_index(len(pairs), n)]
 
 
 def kolektor_items(root: str | Path | None = None) -> dict[str, list[Pair]]:

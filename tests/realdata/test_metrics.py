@@ -89,6 +89,10 @@ def test_magnetic_tile_split_counts_and_rule():
     assert all(p.mask is not None for p in split["train"] + split["test"])
     chosen = splits.evenly_spread(split["train"], 20)
     assert chosen[0] is split["train"][0] and chosen[-1] is split["train"][428] and len(chosen) == 20
+    # the README's rule for the labelled subsets: floor(linspace(0, 428, N))
+    assert splits.evenly_spread_index(429, 50)[:4].tolist() == [0, 8, 17, 26]
+    assert splits.evenly_spread_index(429, None).tolist() == list(range(429))
+    assert splits.evenly_spread_index(429, 1000).tolist() == list(range(429))
 
 
 def test_metrics_on_real_masks():
