@@ -54,8 +54,9 @@ def finetune(
         False, "--all-orientations", help="Also up-down flips and 90-degree rotations (orientation-free surfaces)."),
     threads: int = typer.Option(0, "--threads", help="CPU threads for torch (0: its default; 1 is fastest on a busy machine)."),
     time_limit: Optional[float] = typer.Option(
-        None, "--time-limit", help="Stop training after this many seconds; the schedule runs over the time "
-        "(for a hard budget on a busy machine)."),
+        None, "--time-limit", help="Stop training after this many seconds; the schedule runs over the time. "
+        "Default: 840 on a CPU for up to 100 images when the recipe picks the steps (the 15-minute budget), "
+        "none otherwise; 0: no limit."),
     fp32: bool = typer.Option(False, "--fp32", help="Float32 throughout (default: bfloat16 autocast where the "
                               "device computes it natively: a GPU, or a CPU with AMX or AVX512-BF16)."),
     no_prior_correction: bool = typer.Option(
@@ -67,7 +68,7 @@ def finetune(
 ) -> None:
     """Fine-tune the model on labelled real images (defect vs background) and save it."""
     from ..realdata.augment import Augment
-    from ..realdata.finetune import Settings, train_pairs
+    from ..realdata.finetune import Settings, default_time_limit, train_pairs
     from ..realdata.inputs import model_api
     from ..realdata.pairs import read_pairs
 
@@ -76,6 +77,8 @@ def finetune(
             raise _input_error(f"--size must be a multiple of 8 and at least 16, got {size}")
         if crop is not None and crop < 0:
             raise _input_error(f"--crop must be 0 (whole tiles) or a side in pixels, got {crop}")
+        if time_limit is not None and time_limit < 0:
+            raise _input_error(f"--time-limit must be 0 (none) or a number of seconds, got {time_limit}")
         listed = read_pairs(pairs)
         if threads:
             import torch
@@ -83,8 +86,13 @@ def finetune(
             torch.set_num_threads(threads)
         augment = Augment(vflip=True, rotate90=True) if all_orientations else Augment()
         settings = Settings(steps=steps, epochs=epochs, size=(size, size), batch=batch, seed=seed, device=device,
-                            augment=augment, amp=not fp32, time_limit_s=time_limit, crop=crop,
+                            augment=augment, amp=not fp32, time_limit_s=time_limit or None, crop=crop,
                             prior_correction=not no_prior_correction)
+        if time_limit is None:
+            settings.time_limit_s = default_time_limit(len(listed), settings)
+            if settings.time_limit_s is not None:
+                typer.echo(f"training bounded to {settings.time_limit_s:g} s on the CPU (--time-limit 0 lifts it)",
+                           err=True)
         extra = _expand(list(unlabelled)) if unlabelled else []
         if unlabelled and not extra:
             raise _input_error(f"--unlabelled: no images found in {', '.join(map(str, unlabelled))}")

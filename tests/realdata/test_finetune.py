@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from surfsight.cli import app
 from surfsight.errors import InputError
 from surfsight.model import load_model
-from surfsight.realdata.finetune import (Settings, correct_prior, crop_side, default_steps, finetune, loss_fn,
+from surfsight.realdata.finetune import (CPU_BUDGET_S, SMALL_SET, Settings, correct_prior, crop_side, default_steps,
+                                         default_time_limit, finetune, loss_fn,
                                          prior_shift)
 from surfsight.realdata.inputs import defect_logit, load_set, predict
 from surfsight.realdata.pairs import read_pairs
@@ -47,6 +48,34 @@ def test_default_steps_follow_the_crop(tiny_model_dir, tiny_pairs):
     assert record["crop"] == 32 and record["steps_planned"] == 4 * default_steps(6)
     record = finetune(model, data, Settings(size=(64, 64), batch=2, crop=0, time_limit_s=0.01))
     assert record["crop"] == 0 and record["steps_planned"] == default_steps(6)
+
+
+def test_the_recipe_bounds_small_sets_on_a_cpu_by_time():
+    assert default_time_limit(50, Settings()) == CPU_BUDGET_S < 15 * 60
+    assert default_time_limit(SMALL_SET + 1, Settings()) is None            # a large set: a deliberate long run
+    assert default_time_limit(50, Settings(steps=10)) is None                # steps or epochs given
+    assert default_time_limit(50, Settings(epochs=2.0)) is None
+    assert default_time_limit(50, Settings(device="cuda")) is None
+
+
+def test_cli_finetune_applies_the_cpu_budget_unless_lifted(tiny_model_dir, tiny_pairs, tmp_path, monkeypatch):
+    from surfsight.realdata import finetune as ft
+
+    common = ["finetune", "--pairs", str(tiny_pairs / "PAIRS.csv"), "--model", str(tiny_model_dir), "--size", "64",
+              "--batch", "2"]
+    monkeypatch.setattr(ft, "CPU_BUDGET_S", 0.5)          # the recipe's 2760 steps for 6 images, cut short
+    result = runner.invoke(app, [*common, "--out", str(tmp_path / "d")])
+    assert result.exit_code == 0, result.output
+    record = load_model(tmp_path / "d").metadata["realdata"]
+    assert record["time_limit_s"] == 0.5 and record["steps"] < record["steps_planned"] == 2760
+    assert "bounded to 0.5 s on the CPU" in result.output
+    result = runner.invoke(app, [*common, "--out", str(tmp_path / "a"), "--epochs", "0.5"])
+    assert result.exit_code == 0, result.output
+    assert load_model(tmp_path / "a").metadata["realdata"]["time_limit_s"] is None and "bounded" not in result.output
+    result = runner.invoke(app, [*common, "--out", str(tmp_path / "b"), "--time-limit", "0", "--steps", "1"])
+    assert result.exit_code == 0 and load_model(tmp_path / "b").metadata["realdata"]["time_limit_s"] is None
+    result = runner.invoke(app, [*common, "--out", str(tmp_path / "c"), "--time-limit", "-1"])
+    assert result.exit_code == 2 and "--time-limit" in result.output and not (tmp_path / "c").exists()
 
 
 def test_loss_is_low_for_right_and_high_for_wrong_logits():
