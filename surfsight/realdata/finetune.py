@@ -21,7 +21,7 @@ The recipe, chosen so that it needs no tuning between 10 and 1000 images:
   learns to read the pre-trained features; batch-norm statistics still adapt to the real images),
   then everything trains, the encoder at a third of the learning rate;
 * **time**: on a CPU, with up to 100 labels and the recipe's steps, ``surfsight finetune`` bounds
-  training to 840 s unless told otherwise (:func:`default_time_limit`): the plain schedule where the
+  training to 840 s unless told otherwise (:func:`default_time_limit`): all the steps where the
   machine is as fast as this project's, the schedule run over the time where it is not;
 * **precision**: bfloat16 autocast where the device computes it natively (a GPU, or a CPU with
   AMX or AVX512-BF16: there it halves the time of a step at the same test IoU, 0.154 against
@@ -154,7 +154,8 @@ def default_time_limit(n: int, settings: "Settings") -> float | None:
     or epochs given, a large set: a deliberate long run).
 
     On this project's two-core machine the recipe's 5600 steps for 50 images take 705-786 s, so
-    the budget does not bind and the weights are those of the plain schedule; one run took 991 s
+    the budget does not stop the run (the schedule is a few steps ahead only while the run is behind
+    the budget's pace, over the first steps); one run took 991 s
     on the same machine (docs/realdata.md), and a CPU without native bfloat16 needs about 950 s of
     steps: there the schedule runs over the budget (:func:`one_cycle`) instead of overrunning it."""
     import torch
