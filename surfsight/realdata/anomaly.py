@@ -30,7 +30,7 @@ Scores are in feature-distance units. What makes them usable with no defective e
 false-alarm rate: every good image also gets an out-of-fold score (``folds`` cross-fits, each
 density fitted without the image), from which :meth:`AnomalyModel.p_values` gives a conformal
 p-value per scored image and :attr:`AnomalyModel.threshold` flags a new good image with probability
-at most ``alpha`` (:mod:`surfsight.realdata.conformal`). With ``folds`` < 2 or a single good image
+at most ``alpha`` (:mod:`surfsight.realdata.conformal`). With ``folds`` 0 or a single good image
 the threshold is the largest in-sample score of up to 32 fit images, optimistic (those images
 built the density), and no p-values are given.
 
@@ -72,7 +72,7 @@ class AnomalySettings:
     bank: int = 6000                       #: patchcore: coreset size (patches kept)
     pool: int = 120000                     #: patchcore: candidates before the coreset selection
     sigma: float = 4.0                     #: Gaussian smoothing of the map, px of the working size
-    folds: int = 5                         #: cross-fits giving each good image an out-of-fold score (< 2: none)
+    folds: int = 5                         #: cross-fits giving each good image an out-of-fold score (0: none)
     alpha: float = 0.05                    #: false-alarm rate on good images the threshold is set for
     seed: int = 0
     batch: int = 8
@@ -338,7 +338,7 @@ def fit(backbone, images, kind: str = "image", spacing: float = 10e-6, settings:
         raise InputError(f"anomaly fit: unknown method {s.method!r} (known: {', '.join(METHODS)})")
     if not 0.0 < s.alpha < 1.0:
         raise InputError(f"anomaly fit: alpha must be in (0, 1), got {s.alpha}")
-    if s.folds < 0:
+    if s.folds < 0 or s.folds == 1:
         raise InputError(f"anomaly fit: folds must be 0 (no calibration) or at least 2, got {s.folds}")
     rng = np.random.default_rng(s.seed)
     device = torch.device(s.device)

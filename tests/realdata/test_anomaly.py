@@ -188,7 +188,8 @@ def test_fit_rejects_unknown_methods_and_bad_knobs(tiny_model_dir):
                               (AnomalySettings(size=(64, 64), cell=0), "cell"),
                               (AnomalySettings(size=(64, 64), shrinkage=-1.0), "shrinkage"),
                               (AnomalySettings(size=(64, 64), alpha=0.0), "alpha"),
-                              (AnomalySettings(size=(64, 64), folds=-1), "folds")):
+                              (AnomalySettings(size=(64, 64), folds=-1), "folds"),
+                              (AnomalySettings(size=(64, 64), folds=1), "folds")):
         with pytest.raises(InputError, match=message):
             anomaly.fit(model, good, "image", 1e-5, settings)
 
