@@ -32,6 +32,14 @@ from ..errors import InputError
 from ..model.calibration import conformal_quantile
 
 
+def _checked(calibration) -> np.ndarray:
+    """The calibration scores as a float array, refused when empty or not finite."""
+    cal = np.asarray(calibration, float)
+    if cal.size == 0 or not np.all(np.isfinite(cal)):
+        raise InputError("conformal: the calibration scores must be finite and not empty")
+    return cal
+
+
 def folds(n: int, k: int, rng: np.random.Generator) -> list[np.ndarray]:
     """``k`` disjoint folds of ``range(n)`` (sizes differing by at most one), in random order, each
     sorted; ``k`` is capped at ``n``."""
@@ -45,9 +53,7 @@ def folds(n: int, k: int, rng: np.random.Generator) -> list[np.ndarray]:
 
 def p_values(scores, calibration) -> np.ndarray:
     """Conformal p-values of ``scores`` against the ``calibration`` scores of good images."""
-    cal = np.sort(np.asarray(calibration, float))
-    if cal.size == 0 or not np.all(np.isfinite(cal)):
-        raise InputError("conformal: the calibration scores must be finite and not empty")
+    cal = np.sort(_checked(calibration))
     s = np.asarray(scores, float)
     at_least = cal.size - np.searchsorted(cal, s, side="left")      # calibration scores >= s
     return (1.0 + at_least) / (cal.size + 1.0)
@@ -61,9 +67,7 @@ def threshold(calibration, alpha: float) -> tuple[float, float]:
     """
     if not 0.0 < alpha < 1.0:
         raise InputError(f"conformal: alpha must be in (0, 1), got {alpha}")
-    cal = np.asarray(calibration, float)
-    if cal.size == 0 or not np.all(np.isfinite(cal)):
-        raise InputError("conformal: the calibration scores must be finite and not empty")
+    cal = _checked(calibration)
     q = conformal_quantile(cal, alpha)
     if math.isinf(q):
         return float(cal.max()), 1.0 / (cal.size + 1.0)

@@ -38,7 +38,7 @@ def test_defect_centred_crops_hold_the_defect_away_from_their_border(seed, crop,
         assert torch.equal(out_m[k], masks[k, :, top:top + crop, left:left + crop])   # the same window
         assert out_m[k].sum() == 1                                                     # the defect is inside
         margin = crop // 8
-        if margin <= y - 0 and y + margin < 64 and margin <= x and x + margin < 64:   # not clipped at the tile edge
+        if margin <= y and y + margin < 64 and margin <= x and x + margin < 64:       # not clipped at the tile edge
             assert margin <= y - top < crop - margin + 1 and margin <= x - left < crop - margin + 1
 
 
