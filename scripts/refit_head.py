@@ -17,6 +17,9 @@ Usage (how the shipped model's head was refitted, see docs/MODEL_CARD.md):
     python scripts/refit_head.py surfsight/data/models/default --data data/train data/train2 \
         --extra data/train3 data/train4 --epochs 300 --reinit --calibration data/calib data/calib2 data/calib3 \
         --out runs/head_refit/model
+
+``--shared K`` changes how much of the head the tasks share (with ``--reinit``; see
+scripts/head_ablation.py for the measurement).
 """
 
 from __future__ import annotations
@@ -39,6 +42,9 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--reinit", action="store_true", help="start from fresh head weights (seeded)")
+    ap.add_argument("--shared", type=int, choices=(0, 1, 2), default=None,
+                    help="how many of the head's two hidden layers the tasks share (ModelConfig.head_shared); "
+                         "default: the model's own. A change draws the head afresh, so it needs --reinit")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--calibration", nargs="+", required=True, help="held-out shard folder(s) for the calibration")
     ap.add_argument("--threads", type=int, default=2)
@@ -48,11 +54,16 @@ def main() -> None:
 
     from surfsight.model import load_model, save_model
     from surfsight.model.calibration import calibrate
-    from surfsight.model.refit import concat_features, folder_features, refit_head
+    from surfsight.model.refit import concat_features, folder_features, refit_head, with_head_shared
     from surfsight.model.train import active_modes, describe_folder, load_folders
 
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     model = load_model(args.model)
+    if args.shared is not None and args.shared != model.config.head_shared:
+        if not args.reinit:
+            ap.error(f"--shared {args.shared}: the model's head shares {model.config.head_shared} layers; "
+                     "a new sharing starts from fresh weights, add --reinit")
+        model = with_head_shared(model, args.shared, args.seed)
     recipe = model.metadata.get("recipe", {})
     modes = active_modes(recipe.get("train", {}).get("modes", {"height": 1}))
     t0 = time.perf_counter()

@@ -43,6 +43,7 @@ class ModelConfig:
     depth: int = 4                    # encoder levels (depth - 1 down-samplings by 2)
     max_channels: int = 128
     head_hidden: int = 128
+    head_shared: int = 2              # of the head's two hidden layers, how many the global tasks share (see network)
     dropout: float = 0.1              # in the global head: MC dropout for the epistemic part
     defect_classes: tuple[str, ...] = ("background", *KINDS)
     parameter_names: tuple[str, ...] = LABEL_NAMES

@@ -19,7 +19,12 @@
   concatenated with the scale features, then an MLP with dropout (kept on at inference for MC
   dropout, Gal & Ghahramani, ICML 2016) giving the parameters (mean and log-variance,
   standardised transformed space), the measurement uncertainty of Sa and Sq (same) and the
-  instrument logits.
+  instrument logits. The MLP has two hidden layers; ``config.head_shared`` says how many of
+  them the three global tasks share (2: one MLP for all, 1: a shared layer and then a hidden
+  layer per task, 0: an MLP per task). Hard parameter sharing up to a point, then task-specific
+  towers, is the usual remedy when tasks compete for a shared layer's capacity (Ruder, "An
+  overview of multi-task learning in deep neural networks", 2017, sec. 3.1; Misra et al.,
+  "Cross-stitch networks", CVPR 2016, measured where to split); docs/model.md measures it here.
 
 The convolution weights are kept channels-last (NHWC): oneDNN on CPUs (and cuDNN on GPUs) run these
 convolutions faster in that layout, whatever the input's. On two cores: fine-tuning on 256 x 256
@@ -103,14 +108,28 @@ class SurfsightModel(nn.Module):
             self.height_reconstruct = nn.Conv2d(c[0], 1, 1)
         pooled = 2 * sum(c) + self.config.scale_features
         hidden = self.config.head_hidden
-        self.trunk = nn.Sequential(nn.Linear(pooled, hidden), nn.SiLU(), nn.Dropout(self.config.dropout),
-                                   nn.Linear(hidden, hidden), nn.SiLU(), nn.Dropout(self.config.dropout))
+        shared = self.config.head_shared
+        if shared not in (0, 1, 2):
+            raise ValueError(f"ModelConfig.head_shared must be 0, 1 or 2 (of the head's two hidden layers), got {shared!r}")
+        widths = [pooled, hidden, hidden]
+        self.trunk = self._mlp(widths[:shared + 1])
+        # task-specific hidden layers after the shared ones (empty, i.e. the identity, when the head is wholly shared)
+        self.tower_parameters = self._mlp(widths[shared:])
+        self.tower_uncertainty = self._mlp(widths[shared:])
+        self.tower_instrument = self._mlp(widths[shared:])
         n_p, n_u = len(self.config.parameter_names), len(self.config.uncertainty_names)
         self.out_parameters = nn.Linear(hidden, 2 * n_p)
         self.out_uncertainty = nn.Linear(hidden, 2 * n_u)
         self.out_instrument = nn.Linear(hidden, len(self.config.instrument_classes))
         self.to(memory_format=torch.channels_last)
         self.eval()
+
+    def _mlp(self, widths: list[int]) -> nn.Sequential:
+        """Linear, SiLU, dropout for each consecutive pair of ``widths`` (empty: the identity)."""
+        layers: list[nn.Module] = []
+        for cin, cout in zip(widths[:-1], widths[1:]):
+            layers += [nn.Linear(cin, cout), nn.SiLU(), nn.Dropout(self.config.dropout)]
+        return nn.Sequential(*layers)
 
     # --- pieces ---------------------------------------------------------------------------------------------
     def encode(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -183,11 +202,11 @@ class SurfsightModel(nn.Module):
         # a model trained with fewer scale features reads the leading ones (same order)
         h = self.trunk(torch.cat([m1, std, scale[:, :self.config.scale_features].to(m1.dtype)], dim=1))
         n_p, n_u = len(self.config.parameter_names), len(self.config.uncertainty_names)
-        p = self.out_parameters(h)
-        u = self.out_uncertainty(h)
+        p = self.out_parameters(self.tower_parameters(h))
+        u = self.out_uncertainty(self.tower_uncertainty(h))
         return {"parameters": p[:, :n_p], "parameters_logvar": p[:, n_p:].clamp(-12, 8),
                 "uncertainty": u[:, :n_u], "uncertainty_logvar": u[:, n_u:].clamp(-12, 8),
-                "instrument": self.out_instrument(h)}
+                "instrument": self.out_instrument(self.tower_instrument(h))}
 
     def forward(self, x: torch.Tensor, scale: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         if scale is None:
@@ -206,8 +225,13 @@ class SurfsightModel(nn.Module):
         x = prepare(heights, image, spacing)
         return x
 
+    def global_head_modules(self) -> list[nn.Module]:
+        """The modules of the global head: the shared hidden layers, the per-task ones and the outputs."""
+        return [self.trunk, self.tower_parameters, self.tower_uncertainty, self.tower_instrument,
+                self.out_parameters, self.out_uncertainty, self.out_instrument]
+
     def set_mc_dropout(self, on: bool) -> None:
         """Keep the head's dropout active in eval mode (MC dropout) or not."""
-        for m in self.trunk:
+        for m in (layer for module in self.global_head_modules() for layer in module.modules()):
             if isinstance(m, nn.Dropout):
                 m.train(on)

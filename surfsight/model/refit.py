@@ -70,7 +70,26 @@ def _head_loss(model: SurfsightModel, d: dict[str, torch.Tensor], idx: torch.Ten
 
 def head_modules(model: SurfsightModel) -> list[torch.nn.Module]:
     """The modules of the global head (what :func:`refit_head` trains)."""
-    return [model.trunk, model.out_parameters, model.out_uncertainty, model.out_instrument]
+    return model.global_head_modules()
+
+
+def with_head_shared(model: SurfsightModel, shared: int, seed: int = 0) -> SurfsightModel:
+    """A copy of ``model`` whose global head shares ``shared`` of its two hidden layers between the
+    tasks (``ModelConfig.head_shared``), on the same encoder and decoders. The head's weights are
+    drawn afresh (:func:`reinitialise_head`, seeded) unless the sharing is the model's own, in
+    which case it is a plain copy; either way the head is meant to be refitted
+    (:func:`refit_head`)."""
+    if shared == model.config.head_shared:
+        return copy.deepcopy(model)
+    config = copy.deepcopy(model.config)
+    config.head_shared = shared
+    new = SurfsightModel(config, copy.deepcopy(model.metadata))
+    head = {id(t) for m in head_modules(new) for t in m.state_dict(keep_vars=True).values()}
+    trunk = {k for k, t in new.state_dict(keep_vars=True).items() if id(t) not in head}
+    new.load_state_dict({k: v for k, v in model.state_dict().items() if k in trunk}, strict=False)
+    reinitialise_head(new, seed)
+    new.train(model.training)
+    return new
 
 
 def reinitialise(modules: Sequence[torch.nn.Module], seed: int = 0) -> None:

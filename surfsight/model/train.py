@@ -4,7 +4,7 @@ A run is described by a YAML file (``configs/*.yaml``)::
 
     seed: 0
     out: runs/default              # checkpoints, metrics.csv, model/ (overridable with --out)
-    model: {base_channels: 16, depth: 4, dropout: 0.1}
+    model: {base_channels: 16, depth: 4, dropout: 0.1}   # any ModelConfig field, e.g. head_shared: 1
     data:
       train: /path/to/shards       # a `surfsight synth generate` folder (or a list of them), or "stream"
       calibration: /path/to/shards # held-out set(s) for temperature and conformal calibration (a list too)
@@ -225,7 +225,7 @@ def _initial_weights(init: Any, config: ModelConfig) -> SurfsightModel | None:
 
     start = load_model(init)
     mine, theirs = config.to_dict(), start.config.to_dict()
-    keys = ("base_channels", "depth", "max_channels", "head_hidden", "height_decoder", "parameter_names",
+    keys = ("base_channels", "depth", "max_channels", "head_hidden", "head_shared", "height_decoder", "parameter_names",
             "uncertainty_names", "tile")
     differ = [k for k in keys if k in mine and mine[k] != theirs.get(k)]
     if differ:

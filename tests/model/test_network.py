@@ -93,3 +93,38 @@ def test_shipped_default_model_loads_and_predicts():
     assert p.classes.shape == (40, 56)
     sa = p.parameters["Sa"]
     assert sa["low90"] <= sa["value"] <= sa["high90"]
+
+
+@pytest.mark.parametrize("shared", [0, 1])
+def test_head_with_task_towers_saves_loads_and_keeps_its_dropout(tmp_path, shared):
+    """``head_shared`` < 2 gives each global task hidden layers of its own; the outputs keep their
+    shapes, every dropout layer of the head takes part in MC dropout, and the model round-trips."""
+    torch.manual_seed(0)
+    model = SurfsightModel(tiny_config(head_shared=shared))
+    towers = [model.tower_parameters, model.tower_uncertainty, model.tower_instrument]
+    assert all(len(t) == 3 * (2 - shared) for t in towers) and len(model.trunk) == 3 * shared
+    hidden = model.config.head_hidden
+    assert model.out_parameters.in_features == hidden
+    dropouts = [m for head in model.global_head_modules() for m in head.modules() if isinstance(m, torch.nn.Dropout)]
+    assert len(dropouts) == shared + 3 * (2 - shared)
+    model.set_mc_dropout(True)
+    assert all(m.training for m in dropouts)
+    model.set_mc_dropout(False)
+    assert not any(m.training for m in dropouts)
+    x = model.prepare(np.random.default_rng(4).standard_normal((32, 32)) * 1e-6, None, 1e-6)
+    out = model(x)
+    assert out["parameters"].shape == (1, len(model.config.parameter_names)) and out["instrument"].shape[1] == 5
+    save_model(model, tmp_path)
+    loaded = load_model(tmp_path)
+    assert loaded.config.head_shared == shared
+    for k, v in loaded(x).items():
+        assert torch.equal(v, out[k]), k
+
+
+def test_a_wholly_shared_head_keeps_the_state_dict_of_earlier_models():
+    """The default (both hidden layers shared) has exactly the keys the shipped weights were saved
+    with, so models saved before ``head_shared`` existed load unchanged."""
+    keys = [k for k in SurfsightModel(tiny_config()).state_dict() if k.startswith(("trunk", "tower"))]
+    assert keys == ["trunk.0.weight", "trunk.0.bias", "trunk.3.weight", "trunk.3.bias"]
+    with pytest.raises(ValueError, match="head_shared"):
+        SurfsightModel(tiny_config(head_shared=3))

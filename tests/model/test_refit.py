@@ -150,3 +150,39 @@ def test_a_missing_extra_folder_fails_before_training(shard_dirs, tmp_path):
     with pytest.raises(InputError, match="nowhere.*no shards"):
         train(recipe, tmp_path / "run", resume=False, log=lambda m: None)
     assert not (tmp_path / "run" / "metrics.csv").exists()
+
+
+@pytest.mark.parametrize("shared", [0, 1])
+def test_with_head_shared_keeps_the_trunk_and_refits_the_new_head(data, shared):
+    from surfsight.model.refit import with_head_shared
+
+    model = tiny_model(data)
+    new = with_head_shared(model, shared)
+    assert new.config.head_shared == shared and model.config.head_shared == 2
+    head = {id(t) for m in head_modules(new) for t in m.state_dict(keep_vars=True).values()}
+    old, fresh = model.state_dict(), new.state_dict(keep_vars=True)
+    trunk = [k for k, t in fresh.items() if id(t) not in head]
+    assert trunk and all(torch.equal(old[k], fresh[k]) for k in trunk)   # encoder, decoders, BN statistics
+    summary = refit_head(new, data * 4, ["height"], epochs=5, lr=3e-3, batch=8, holdout=0.25)
+    assert summary["held_out_loss"] < summary["held_out_loss_before"]
+    # the same sharing is a plain copy, not a fresh head
+    same = with_head_shared(model, 2)
+    assert all(torch.equal(v, same.state_dict()[k]) for k, v in model.state_dict().items())
+
+
+def test_a_recipe_with_task_towers_trains_refits_and_exports(shard_dirs, tmp_path):
+    """``model.head_shared: 1`` in a recipe: the joint stage and the head refit train the towers,
+    the saved model keeps them, and the ONNX graph gives PyTorch's outputs."""
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from surfsight.model import load_model
+    from surfsight.model.export import export_onnx, parity
+    from surfsight.model.train import train
+
+    recipe = tiny_recipe(shard_dirs, calibration=False, head_refit={"epochs": 2, "batch": 4, "reinit": True})
+    recipe["model"]["head_shared"] = 1
+    train(recipe, tmp_path / "run", resume=False, log=lambda m: None)
+    model = load_model(tmp_path / "run" / "model")
+    assert model.config.head_shared == 1 and len(model.tower_instrument) == 3
+    export_onnx(model, tmp_path / "m.onnx", size=32)
+    assert max(parity(model, tmp_path / "m.onnx", size=32).values()) < 1e-4
