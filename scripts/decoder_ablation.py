@@ -9,6 +9,10 @@ R2 from images and from both inputs (surfsight.model.evaluate), and its held-out
 Usage:
     python scripts/decoder_ablation.py surfsight/data/models/default --data data/train data/train2 \
         --steps 1200 --n-eval 300 --out runs/decoder_ablation.json
+
+``--reconstruction-block`` gives every variant's reconstruction a residual block of its own
+(a task-specific tower on the shared decoder), to see whether it removes the negative transfer
+towards the reconstruction.
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ def main() -> None:
     ap.add_argument("--n-eval", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--eval-seed", type=int, default=987654)
+    ap.add_argument("--reconstruction-block", action="store_true",
+                    help="every variant with a residual block of its own before the reconstruction head "
+                         "(ModelConfig.reconstruction_block)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=Path("runs/decoder_ablation.json"))
     args = ap.parse_args()
@@ -45,6 +52,10 @@ def main() -> None:
     from surfsight.model.train import load_folders
 
     base = load_model(args.model)
+    if args.reconstruction_block:
+        from surfsight.model.refit import rebuilt
+
+        base = rebuilt(base, reconstruction_block=True)   # the decoders are drawn afresh below anyway
     modes = base.metadata.get("recipe", {}).get("train", {}).get("modes", {"height": 0.5, "image": 0.25, "both": 0.25})
     rows = load_folders(args.data)
     size = int(base.metadata.get("size", base.config.tile))
@@ -68,7 +79,8 @@ def main() -> None:
         print(json.dumps({name: results[name]}), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"model": str(args.model), "steps": args.steps, "n_eval": args.n_eval,
-                                    "eval_seed": args.eval_seed, "results": results}, indent=1))
+                                    "eval_seed": args.eval_seed, "seed": args.seed,
+                                    "reconstruction_block": args.reconstruction_block, "results": results}, indent=1))
     print("| metric | " + " | ".join(VARIANTS) + " |\n|---|" + "---|" * len(VARIANTS))
     for key, label, task in (("miou", "defect mIoU (heights)", "segmentation"),
                              ("recall", "defect recall (heights)", "segmentation"),

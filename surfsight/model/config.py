@@ -51,6 +51,7 @@ class ModelConfig:
     instrument_classes: tuple[str, ...] = INSTRUMENT_CLASSES
     tile: int = 128                   # training patch size and inference tile
     height_decoder: bool = False      # a second decoder for inputs without an image (see network)
+    reconstruction_block: bool = False  # a residual block of its own before the reconstruction head (see network)
     tasks: tuple[str, ...] = TASKS
     # per-target standardisation in the transformed space (set from training data)
     target_mean: list[float] = field(default_factory=list)

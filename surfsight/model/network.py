@@ -8,6 +8,9 @@
   with the encoder level, a residual block. Two 1x1 heads on the finest decoder level: defect
   segmentation logits (background + :data:`surfsight.synth.KINDS`) and the reconstructed true
   height map (in units of the reference height).
+* Reconstruction block (``config.reconstruction_block``): the reconstruction reads the decoder
+  through a residual block of its own, a task-specific tower on the shared decoder (as the
+  global head's ``head_shared`` does for the global tasks); the segmentation reads it directly.
 * Height decoder (``config.height_decoder``): a second decoder of the same shape, with its own
   dense heads, for inputs that carry no image (height maps alone); the first then serves inputs
   with an image (image alone, or heights and image). A shared decoder trades one input against
@@ -101,11 +104,11 @@ class SurfsightModel(nn.Module):
         self.down = nn.ModuleList([Down(c[i - 1], c[i]) for i in range(1, len(c))])
         self.up = nn.ModuleList([Up(c[i], c[i - 1], c[i - 1]) for i in range(len(c) - 1, 0, -1)])
         self.segment = nn.Conv2d(c[0], len(self.config.defect_classes), 1)
-        self.reconstruct = nn.Conv2d(c[0], 1, 1)
+        self.reconstruct = self._reconstruction_head(c[0])
         if self.config.height_decoder:
             self.height_up = nn.ModuleList([Up(c[i], c[i - 1], c[i - 1]) for i in range(len(c) - 1, 0, -1)])
             self.height_segment = nn.Conv2d(c[0], len(self.config.defect_classes), 1)
-            self.height_reconstruct = nn.Conv2d(c[0], 1, 1)
+            self.height_reconstruct = self._reconstruction_head(c[0])
         pooled = 2 * sum(c) + self.config.scale_features
         hidden = self.config.head_hidden
         shared = self.config.head_shared
@@ -123,6 +126,12 @@ class SurfsightModel(nn.Module):
         self.out_instrument = nn.Linear(hidden, len(self.config.instrument_classes))
         self.to(memory_format=torch.channels_last)
         self.eval()
+
+    def _reconstruction_head(self, channels: int) -> nn.Module:
+        """The 1x1 reconstruction head, after a residual block of its own with
+        ``config.reconstruction_block`` (a task-specific tower on the shared decoder)."""
+        conv = nn.Conv2d(channels, 1, 1)
+        return nn.Sequential(ResBlock(channels, channels), conv) if self.config.reconstruction_block else conv
 
     def _mlp(self, widths: list[int]) -> nn.Sequential:
         """Linear, SiLU, dropout for each consecutive pair of ``widths`` (empty: the identity)."""

@@ -81,13 +81,25 @@ def with_head_shared(model: SurfsightModel, shared: int, seed: int = 0) -> Surfs
     (:func:`refit_head`)."""
     if shared == model.config.head_shared:
         return copy.deepcopy(model)
-    config = copy.deepcopy(model.config)
-    config.head_shared = shared
-    new = SurfsightModel(config, copy.deepcopy(model.metadata))
-    head = {id(t) for m in head_modules(new) for t in m.state_dict(keep_vars=True).values()}
-    trunk = {k for k, t in new.state_dict(keep_vars=True).items() if id(t) not in head}
-    new.load_state_dict({k: v for k, v in model.state_dict().items() if k in trunk}, strict=False)
+    new = rebuilt(model, head_shared=shared)
     reinitialise_head(new, seed)
+    return new
+
+
+def rebuilt(model: SurfsightModel, **changes: Any) -> SurfsightModel:
+    """A new model with ``changes`` to the configuration of ``model`` (e.g. ``head_shared``,
+    ``reconstruction_block``), holding the weights and batch-norm statistics of ``model`` wherever
+    a name and shape are the same in both; the rest keep PyTorch's initialisation, to be drawn
+    afresh (seeded) and trained by the caller."""
+    config = copy.deepcopy(model.config)
+    for key, value in changes.items():
+        if not hasattr(config, key):
+            raise ValueError(f"rebuilt: ModelConfig has no field {key!r}")
+        setattr(config, key, value)
+    new = SurfsightModel(config, copy.deepcopy(model.metadata))
+    mine = new.state_dict()
+    new.load_state_dict({k: v for k, v in model.state_dict().items() if k in mine and mine[k].shape == v.shape},
+                        strict=False)
     new.train(model.training)
     return new
 

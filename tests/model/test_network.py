@@ -128,3 +128,21 @@ def test_a_wholly_shared_head_keeps_the_state_dict_of_earlier_models():
     assert keys == ["trunk.0.weight", "trunk.0.bias", "trunk.3.weight", "trunk.3.bias"]
     with pytest.raises(ValueError, match="head_shared"):
         SurfsightModel(tiny_config(head_shared=3))
+
+
+def test_reconstruction_block_is_a_tower_of_the_reconstruction_alone(tmp_path):
+    """``reconstruction_block`` puts a residual block before the reconstruction head of each
+    decoder; the segmentation reads the decoder as before, and the model round-trips."""
+    torch.manual_seed(0)
+    model = SurfsightModel(tiny_config(reconstruction_block=True, height_decoder=True))
+    for heads in (model.decoder(), model.decoder(heights=True)):
+        reconstruct = heads[2]
+        assert isinstance(reconstruct, torch.nn.Sequential) and isinstance(reconstruct[-1], torch.nn.Conv2d)
+        assert isinstance(heads[1], torch.nn.Conv2d)
+    x = model.prepare(np.random.default_rng(5).standard_normal((32, 32)) * 1e-6, None, 1e-6)
+    out = model(x)
+    assert out["reconstruction"].shape == (1, 1, 32, 32)
+    save_model(model, tmp_path)
+    back = load_model(tmp_path)
+    assert back.config.reconstruction_block
+    assert torch.equal(back(x)["reconstruction"], out["reconstruction"])

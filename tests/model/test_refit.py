@@ -186,3 +186,21 @@ def test_a_recipe_with_task_towers_trains_refits_and_exports(shard_dirs, tmp_pat
     assert model.config.head_shared == 1 and len(model.tower_instrument) == 3
     export_onnx(model, tmp_path / "m.onnx", size=32)
     assert max(parity(model, tmp_path / "m.onnx", size=32).values()) < 1e-4
+
+
+def test_rebuilt_keeps_every_weight_the_new_network_shares(data):
+    from surfsight.model.refit import rebuilt
+
+    model = tiny_model(data)
+    new = rebuilt(model, reconstruction_block=True)
+    old = model.state_dict()
+    kept = {k for k, v in new.state_dict().items() if k in old and old[k].shape == v.shape}
+    assert all(torch.equal(new.state_dict()[k], old[k]) for k in kept)
+    assert any(k.startswith("reconstruct.0.") for k in new.state_dict())
+    x = torch.randn(2, 5, 32, 32)
+    scale = torch.randn(2, model.config.scale_features)
+    with torch.no_grad():   # outside the reconstruction, the same outputs
+        a, b = model(x, scale), new(x, scale)
+    assert torch.equal(a["segmentation"], b["segmentation"]) and torch.equal(a["instrument"], b["instrument"])
+    with pytest.raises(ValueError, match="no field"):
+        rebuilt(model, reconstruction_blocks=True)
