@@ -119,11 +119,13 @@ def main() -> None:
     lines += ["| task | metric | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
     for task, metrics in METRICS.items():
         for label, path in metrics:
-            cells = [_cell([_get(r["evaluation"], path) for r in results[_multi(k)].values()]) for k in args.shared]
-            cells += [_cell([_get(r["evaluation"], path) for r in results[g].values()]) if task in tasks else "-"
-                      for g, tasks in groups.items()]
+            def cell(variant: str) -> str:   # the metric over the seeds of one variant
+                return _cell([_get(r["evaluation"], path) for r in results[variant].values()])
+
+            cells = [cell(_multi(k)) for k in args.shared]
+            cells += [cell(g) if task in tasks else "-" for g, tasks in groups.items()]
             if args.single:
-                cells.append(_cell([_get(r["evaluation"], path) for r in results[task].values()]))
+                cells.append(cell(task))
             lines.append(f"| {task} | {label} | " + " | ".join(cells) + " |")
     table = "\n".join(lines)
     print(table)

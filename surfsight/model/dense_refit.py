@@ -36,6 +36,7 @@ import torch
 from .data import collate
 from .losses import dense_task_losses
 from .network import SurfsightModel
+from .refit import rebuilt
 
 DENSE_TASKS = ("segmentation", "reconstruction")
 
@@ -53,14 +54,11 @@ def with_height_decoder(model: SurfsightModel) -> SurfsightModel:
     that has one already is returned as it is."""
     if model.config.height_decoder:
         return model
-    config = copy.deepcopy(model.config)
-    config.height_decoder = True
-    out = SurfsightModel(config, copy.deepcopy(model.metadata))
-    missing, unexpected = out.load_state_dict(model.state_dict(), strict=False)
+    out = rebuilt(model, height_decoder=True)
+    missing, unexpected = set(out.state_dict()) - set(model.state_dict()), set(model.state_dict()) - set(out.state_dict())
     assert not unexpected and all(k.startswith("height_") for k in missing), (missing, unexpected)
     for general, heights in zip(model.decoder(), out.decoder(heights=True)):
         heights.load_state_dict(general.state_dict())
-    out.train(model.training)
     return out
 
 
