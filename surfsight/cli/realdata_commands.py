@@ -62,6 +62,9 @@ def finetune(
     no_prior_correction: bool = typer.Option(
         False, "--no-prior-correction", help="Keep the head as trained (default: shift it so the probabilities "
         "refer to whole tiles, not to the defect-centred crops it was trained on)."),
+    copy_paste: Optional[float] = typer.Option(
+        None, "--copy-paste", help="Probability that a training tile gets labelled defects of other tiles pasted "
+        "onto it, blended and matched in brightness (default: the recipe's; 0: off)."),
     unlabelled: Optional[list[Path]] = typer.Option(
         None, "--unlabelled", help="Unlabelled images of the same parts (files or folders; repeat the option): "
         "a mean teacher learns from them too (semi-supervised; about twice the time per step)."),
@@ -87,7 +90,8 @@ def finetune(
         augment = Augment(vflip=True, rotate90=True) if all_orientations else Augment()
         settings = Settings(steps=steps, epochs=epochs, size=(size, size), batch=batch, seed=seed, device=device,
                             augment=augment, amp=not fp32, time_limit_s=time_limit or None, crop=crop,
-                            prior_correction=not no_prior_correction)
+                            prior_correction=not no_prior_correction,
+                            **({} if copy_paste is None else {"copy_paste": copy_paste}))
         if time_limit is None:
             settings.time_limit_s = default_time_limit(len(listed), settings)
             if settings.time_limit_s is not None:

@@ -37,6 +37,14 @@ The recipe, chosen so that it needs no tuning between 10 and 1000 images:
   new prior (Saerens, Latinne & Decaestecker, Neural Computation 14, 2002). Shares are counted on
   the masks the loss saw and on the labelled tiles (``prior_correction=False`` leaves the head as
   trained).
+* **copy-paste**: each drawn tile receives, with probability ``copy_paste`` (0.5), one or two
+  labelled defects of other tiles, blended and matched in brightness
+  (:mod:`surfsight.realdata.copypaste`, after Ghiasi et al. 2021), so each defect is seen on many
+  backgrounds and good tiles become defective ones. The pasted defects are in the masks the loss
+  sees, so the prior correction counts them. On the magnetic tiles (docs/realdata.md) it lifted
+  the test IoU on every run: 50 labels 0.348 -> 0.397 over three seeds, 20 labels 0.139 -> 0.160,
+  all labels 0.691 -> 0.732 (one seed), at a cost in mean per-image F1 (0.319 -> 0.306 at 50
+  labels) and, at 50 labels, in image AUROC (0.916 -> 0.890); ``copy_paste=0`` turns it off;
 * **unlabelled images** (optional, ``finetune(..., unlabelled=...)``, ``--unlabelled``): a mean
   teacher learns from them too, and its averaged weights are the result
   (:mod:`surfsight.realdata.semisupervised`); without them nothing above changes, to the last bit.
@@ -57,6 +65,7 @@ import numpy as np
 
 from ..errors import InputError
 from .augment import Augment, geometric, photometric
+from .copypaste import instances, paste
 from .crops import crop_shape, sample_crops
 from .inputs import DEFAULT_SIZE, ImageSet, defect_logit, model_input
 
@@ -76,6 +85,9 @@ class Settings:
     freeze_fraction: float | None = None   #: share of steps with the encoder frozen (None: 0.3 up to 100 labels)
     defect_crop: float = 0.6          #: probability that a crop of a defective image is centred near a defect
     dice_weight: float = 1.0
+    copy_paste: float = 0.5           #: probability that a tile gets labelled defects of other tiles pasted (:mod:`surfsight.realdata.copypaste`)
+    copy_paste_most: int = 2          #: most instances pasted onto one tile
+    copy_paste_good: bool = True      #: paste onto defect-free tiles too (False: they stay pure negatives)
     seed: int = 0
     device: str = "cpu"
     amp: bool = True                  #: bfloat16 autocast where the device computes it natively (:func:`native_bf16`)
@@ -284,6 +296,10 @@ def finetune(model, data: ImageSet, settings: Settings = Settings(),
         if not 0.0 <= settings.ema_decay < 1.0:
             raise InputError(f"finetune: ema_decay must be in [0, 1), got {settings.ema_decay}")
     s = settings
+    if not 0.0 <= s.copy_paste <= 1.0:
+        raise InputError(f"finetune: copy_paste is a probability in [0, 1], got {s.copy_paste}")
+    if s.copy_paste_most < 1:
+        raise InputError(f"finetune: copy_paste_most must be at least 1, got {s.copy_paste_most}")
     size = tuple(data.images.shape[-2:])
     crop = crop_side(s, size)
     if s.steps is not None:
@@ -318,6 +334,8 @@ def finetune(model, data: ImageSet, settings: Settings = Settings(),
     if unlabelled is not None:
         n_u, spacing_u = unlabelled.images.shape[0], float(np.mean(unlabelled.spacing))
     done, seen_defect = 0, torch.zeros((), device=device)   # sum of the defect share of each batch
+    bank = instances(data.masks) if s.copy_paste > 0 else []
+    targets = None if s.copy_paste_good else (data.masks.flatten(1).amax(1) > 0.5).cpu().numpy()
     for step in range(steps):
         # with a time limit the schedule (and the frozen phase) runs over the share of the steps or
         # of the time used, whichever is further along, and the run stops when the time is up
@@ -333,12 +351,16 @@ def finetune(model, data: ImageSet, settings: Settings = Settings(),
             p.requires_grad_(not frozen)
         index = rng.integers(0, n, size=s.batch)
         images = data.images[index].to(device, non_blocking=True)
+        labels = data.masks[index].to(device, non_blocking=True)
+        if bank:
+            images, labels = paste(images, labels, index, bank, data.images, rng, s.copy_paste, s.copy_paste_most,
+                                   targets)
         if data.kind == "image":
             images = photometric(images, rng, s.augment)
         # normalise whole tiles first (as at inference), then crop: a crop inside a large defect
         # keeps its brightness relative to the part
         x, _ = model_input(images, data.kind, spacing)
-        x, masks = sample_crops(x, data.masks[index].to(device, non_blocking=True), crop, s.defect_crop, rng)
+        x, masks = sample_crops(x, labels, crop, s.defect_crop, rng)
         x, masks = geometric(x, masks, rng, s.augment)
         seen_defect += masks.detach().float().mean()
         if teacher is not None:
@@ -384,6 +406,8 @@ def finetune(model, data: ImageSet, settings: Settings = Settings(),
         "seconds": round(time.perf_counter() - start, 2), "device": str(device), "bf16": use_amp,
         "settings": {k: v for k, v in asdict(s).items() if k not in ("augment", "device")},
         "augment": asdict(s.augment), "loss_history": history,
+        "copy_paste": {"probability": s.copy_paste, "most": s.copy_paste_most, "onto_good": s.copy_paste_good,
+                       "instances": len(bank)},
         "prior": {"tiles": round(tile_share, 6), "crops": round(crop_share, 6), "logit_shift": round(shift, 6),
                   "applied": bool(shift)},
         "output": "defect probability = 1 - P(background) of the segmentation head",
