@@ -67,7 +67,7 @@ def instances(masks, min_pixels: int = MIN_PIXELS, margin: int = MARGIN) -> list
         mask = masks[k, 0].detach().cpu().numpy() > 0.5
         if not mask.any():
             continue
-        labels, count = ndi.label(mask, structure=structure)
+        labels, _ = ndi.label(mask, structure=structure)
         for j, box in enumerate(ndi.find_objects(labels), start=1):
             component = labels[box] == j
             if component.sum() < min_pixels:
@@ -119,22 +119,13 @@ def paste(images, masks, index, bank: list[Instance], sources, rng: np.random.Ge
                 if rng.random() < 0.5:
                     patch, alpha, hard, ring = patch.flip(-1), alpha.flip(-1), hard.flip(-1), ring.flip(-1)
             target = images[i, 0, top:top + rows, left:left + cols]
-            offset = _nanmean(target[ring]) - _nanmean(patch[ring])
+            offset = torch.nanmean(target[ring]) - torch.nanmean(patch[ring])
             if not torch.isfinite(offset):
                 offset = torch.zeros((), dtype=patch.dtype, device=patch.device)
             shifted = patch + offset
             a = torch.where(torch.isfinite(shifted), alpha.to(patch.dtype), torch.zeros_like(alpha, dtype=patch.dtype))
-            blended = a * torch.nan_to_num(shifted) + (1 - a) * target
-            images[i, 0, top:top + rows, left:left + cols] = torch.where(a > 0, blended, target)
+            images[i, 0, top:top + rows, left:left + cols] = a * torch.nan_to_num(shifted) + (1 - a) * target
             region = masks[i, 0, top:top + rows, left:left + cols]
             masks[i, 0, top:top + rows, left:left + cols] = torch.maximum(region, hard.to(region.dtype))
     return images, masks
 
-
-def _nanmean(values):
-    import torch
-
-    finite = values[torch.isfinite(values)]
-    if finite.numel() == 0:
-        return torch.tensor(float("nan"), dtype=values.dtype, device=values.device)
-    return finite.mean()
