@@ -366,8 +366,15 @@ def sample_translation(Ssk: float, Sku: float, n: int) -> tuple[JohnsonTranslati
     pop = johnson_translation(Ssk, Sku)
     fams = [pop.family, "SB" if pop.family == "SU" else "SU"] if pop.family != "N" else ["SU", "SB"]
     best = None
-    for fam in fams:
-        start = (pop.gamma, math.log(pop.delta)) if fam == pop.family else None
+    # The population fit is the natural start for the sample fit of its family. Near the normal
+    # point it can be a dead end (Ssk 0.005, Sku 3: the population SU sits at the delta bound, the
+    # quantile sample, whose kurtosis is below 3, needs a moderate delta) and the other family may
+    # not reach the target either; the grid search of the first family then comes last, so every
+    # fit that converged before stays bit-identical.
+    tries = [(fam, (pop.gamma, math.log(pop.delta)) if fam == pop.family else None) for fam in fams]
+    if pop.family != "N":
+        tries.append((pop.family, None))
+    for fam, start in tries:
         sol = _solve(fam, Ssk, Sku, q, None, start)
         if best is None or sol[0] < best[0]:
             best = sol + (fam,)

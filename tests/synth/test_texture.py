@@ -107,6 +107,8 @@ def test_same_seed_same_bytes_and_different_seed_differs():
 @example(0.0, 2.0)  # the Gaussian target: normal quantiles alone have a sample kurtosis below 3
 @example(2.5, 0.021484375)  # near the border: SB needs delta below exp(-5)
 @example(2.1875, 6.5)  # the five best grid starts of the SU sample fit are dead ends; the sixth converges
+@example(0.005, 2.0)  # near normal: the population SU, at its delta bound, is a dead-end start for the sample
+@example(-1.494, 3.983)  # the population start is a dead end and SB falls short; the SU grid search converges
 def test_quantile_translation_reaches_any_feasible_pair(ssk, excess):
     ssk, sku = round(ssk, 3), round(ssk ** 2 + 1 + excess, 3)
     _, values = sample_translation(ssk, sku, 4096)
