@@ -22,7 +22,10 @@ the image's folder; ``MT_Free`` shows the false alarms on good tiles). Training 
 memory are recorded. ``--copy-paste P`` sets the probability of pasting labelled defects onto a
 training tile (:mod:`surfsight.realdata.copypaste`; the recipe's 0.5 by default, 0 for the recipe
 before it; result files without a ``copy_paste`` record were made without it);
-``--freeze-fraction`` and ``--encoder-lr-factor`` change the schedule of a pre-trained start. With ``--unlabelled`` the train images outside the labelled subset teach too,
+``--freeze-fraction`` and ``--encoder-lr-factor`` change the schedule of a pre-trained start (result
+files without ``encoder_lr_factor`` were made with the recipe before: the encoder frozen for 30 % of
+the steps up to 100 labels, then at a third of the rate). With ``--unlabelled`` the train images
+outside the labelled subset teach too,
 without their masks (semi-supervised, :mod:`surfsight.realdata.semisupervised`).
 
 Results go to ``benchmarks/results/label_efficiency[_<tag>].json``; a table is printed with the
@@ -123,7 +126,7 @@ def run(args) -> dict:
                                     prior_correction=not args.no_prior_correction,
                                     **({} if args.copy_paste is None else {"copy_paste": args.copy_paste}),
                                     copy_paste_good=not args.copy_paste_defective_only,
-                                    freeze_fraction=args.freeze_fraction,
+                                    **({} if args.freeze_fraction is None else {"freeze_fraction": args.freeze_fraction}),
                                     **({} if args.encoder_lr_factor is None else {"encoder_lr_factor": args.encoder_lr_factor}))
                 record = finetune(model, data, settings, unlabelled=unlabelled)
                 t0 = time.perf_counter()
@@ -146,7 +149,7 @@ def run(args) -> dict:
                 row = {"labels": labels, "n": n, "start": start_name, "seed": seed, "steps": record["steps"],
                        "crop": record["crop"], "prior": record["prior"],
                        "copy_paste": record["copy_paste"], "freeze_steps": record["freeze_steps"],
-                       "encoder_lr_factor": record["settings"]["encoder_lr_factor"],
+                       "encoder_lr_factor": record["encoder_lr_factor"],
                        "semi_supervised": record.get("semi_supervised"),
                        "steps_planned": steps, "bf16": record["bf16"], "train_s": record["seconds"], "predict_s": predict_s,
                        "peak_memory_mb": round(peak_memory_mb(args.device), 1),
@@ -226,9 +229,9 @@ def main(argv=None) -> None:
     parser.add_argument("--copy-paste-defective-only", action="store_true",
                         help="paste only onto tiles that have a defect (good tiles stay pure negatives)")
     parser.add_argument("--freeze-fraction", type=float, default=None,
-                        help="share of the steps with the encoder frozen (default: the recipe's, 0.3 from a pre-trained start up to 100 labels)")
+                        help="share of the steps with the encoder of a pre-trained start frozen (default: the recipe's, 0)")
     parser.add_argument("--encoder-lr-factor", type=float, default=None,
-                        help="encoder learning rate relative to the decoder's from a pre-trained start (default: the recipe's 1/3)")
+                        help="encoder learning rate relative to the decoder's from a pre-trained start (default: the recipe's, 1 up to 100 labels, 1/3 above)")
     parser.add_argument("--no-amp", action="store_true",
                         help="float32 throughout (default: bf16 autocast where the device computes it natively)")
     parser.add_argument("--data", default=None, help="shared data folder (default: $SURFSIGHT_DATA or ../shared/data)")

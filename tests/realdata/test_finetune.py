@@ -37,8 +37,24 @@ def test_default_crop_is_half_the_side_and_steps_keep_the_pixels_seen():
     assert crop_side(Settings(crop=96), (256, 256)) == 96
     with pytest.raises(InputError, match="crop"):
         crop_side(Settings(crop=-1), (256, 256))
-    assert default_steps(50, 4.0) == 4 * default_steps(50) == 5600
-    assert default_steps(20, 4.0) == 2760
+    assert default_steps(50, 4.0) == 4 * default_steps(50) == 7200
+    assert default_steps(20, 4.0) == 2880 and default_steps(6, 4.0) == 2760
+
+
+def test_encoder_schedule_defaults_and_bad_values(tiny_model_dir, tiny_pairs):
+    from surfsight.realdata.finetune import encoder_lr_factor
+
+    assert encoder_lr_factor(50, Settings()) == 1.0 and encoder_lr_factor(101, Settings()) == pytest.approx(1 / 3)
+    assert encoder_lr_factor(429, Settings(encoder_lr_factor=0.5)) == 0.5
+    data = load_set(read_pairs(tiny_pairs / "PAIRS.csv"), (64, 64))
+    record = finetune(load_model(tiny_model_dir), data, Settings(**FAST))
+    assert record["freeze_steps"] == 0 and record["encoder_lr_factor"] == 1.0     # the recipe: no frozen phase
+    for bad in (dict(freeze_fraction=1.0), dict(freeze_fraction=-0.1), dict(freeze_fraction=float("nan"))):
+        with pytest.raises(InputError, match="freeze_fraction"):
+            finetune(load_model(tiny_model_dir), data, Settings(**FAST, **bad))
+    for bad in (0.0, -1.0, float("inf")):
+        with pytest.raises(InputError, match="encoder_lr_factor"):
+            finetune(load_model(tiny_model_dir), data, Settings(**FAST, encoder_lr_factor=bad))
 
 
 def test_default_steps_follow_the_crop(tiny_model_dir, tiny_pairs):
