@@ -18,10 +18,10 @@ The recipe, chosen so that it needs no tuning between 10 and 1000 images:
   (``n`` labelled images; 50 labels and half-side crops: 7200), unless ``epochs`` or ``steps`` is
   given; AdamW with a one-cycle learning rate (Smith & Topin 2019: warm-up over 15 %, cosine decay);
   everything trains from the first step; with up to 100 labels the encoder of a pre-trained start
-  at the decoder's rate, above that at a third of it. (The recipe before copy-paste froze the
-  encoder for the first 30 % of the steps and then slowed it to a third; with copy-paste that
-  cost IoU: 50 labels 0.397 against 0.429 over three seeds, 20 labels 0.160 against 0.186 over
-  two; ``freeze_fraction`` and ``encoder_lr_factor`` bring it back);
+  at the decoder's rate, above that at a third of it. (The earlier recipe froze the encoder for
+  the first 30 % of the steps up to 100 labels and then slowed it to a third; with copy-paste that
+  cost IoU at the same 28 n steps: 50 labels 0.397 against 0.429 over three seeds, 20 labels 0.160
+  against 0.186 over two; ``freeze_fraction`` and ``encoder_lr_factor`` bring it back);
 * **time**: on a CPU, with up to 100 labels and the recipe's steps, ``surfsight finetune`` bounds
   training to 840 s unless told otherwise (:func:`default_time_limit`): all the steps where the
   machine is as fast as this project's, the schedule run over the time where it is not;
