@@ -193,11 +193,12 @@ def crop_side(settings: "Settings", size: tuple[int, int]) -> int:
 
 def encoder_lr_factor(n: int, settings: "Settings") -> float:
     """The encoder's learning rate relative to the decoder's for a pre-trained start: the setting, or
-    by default 1 up to 100 labelled tiles and 1/3 above (measured in docs/realdata.md: with
-    copy-paste, a slower encoder and a frozen first phase cost IoU at 20 and 50 labels)."""
+    by default 1 up to :data:`SMALL_SET` (100) labelled tiles and 1/3 above (measured in
+    docs/realdata.md: with copy-paste, a slower encoder and a frozen first phase cost IoU at 20
+    and 50 labels)."""
     if settings.encoder_lr_factor is not None:
         return float(settings.encoder_lr_factor)
-    return 1.0 if n <= 100 else 1 / 3
+    return 1.0 if n <= SMALL_SET else 1 / 3
 
 
 def recipe_steps(n: int, settings: "Settings", size: tuple[int, int]) -> int:
