@@ -126,6 +126,13 @@ def run(args) -> dict:
                                     prior_correction=not args.no_prior_correction,
                                     **({} if args.copy_paste is None else {"copy_paste": args.copy_paste}),
                                     copy_paste_good=not args.copy_paste_defective_only,
+                                    **({} if args.dice_pool is None else {"dice_pool": args.dice_pool}),
+                                    **({} if args.context is None else
+                                       {"context": () if args.context == "none"
+                                        else tuple(int(d) for d in args.context.split(","))}),
+                                    **{name: value for name, value in (("lr", args.lr), ("weight_decay", args.weight_decay),
+                                                                       ("copy_paste_most", args.copy_paste_most))
+                                       if value is not None},
                                     **({} if args.freeze_fraction is None else {"freeze_fraction": args.freeze_fraction}),
                                     **({} if args.encoder_lr_factor is None else {"encoder_lr_factor": args.encoder_lr_factor}))
                 record = finetune(model, data, settings, unlabelled=unlabelled)
@@ -149,7 +156,7 @@ def run(args) -> dict:
                 row = {"labels": labels, "n": n, "start": start_name, "seed": seed, "steps": record["steps"],
                        "crop": record["crop"], "prior": record["prior"],
                        "copy_paste": record["copy_paste"], "freeze_steps": record["freeze_steps"],
-                       "encoder_lr_factor": record["encoder_lr_factor"],
+                       "encoder_lr_factor": record["encoder_lr_factor"], "settings": record["settings"],
                        "semi_supervised": record.get("semi_supervised"),
                        "steps_planned": steps, "bf16": record["bf16"], "train_s": record["seconds"], "predict_s": predict_s,
                        "peak_memory_mb": round(peak_memory_mb(args.device), 1),
@@ -228,6 +235,14 @@ def main(argv=None) -> None:
                         help="probability that a training tile gets labelled defects of other tiles pasted (default: the recipe's)")
     parser.add_argument("--copy-paste-defective-only", action="store_true",
                         help="paste only onto tiles that have a defect (good tiles stay pure negatives)")
+    parser.add_argument("--lr", type=float, default=None, help="peak learning rate (the recipe's 3e-3)")
+    parser.add_argument("--weight-decay", type=float, default=None, help="AdamW weight decay (the recipe's 1e-4)")
+    parser.add_argument("--copy-paste-most", type=int, default=None, help="most defects pasted onto a tile (2)")
+    parser.add_argument("--context", default=None,
+                        help="dilations of the context block added before fine-tuning, comma-separated, or 'none' "
+                        "(default: the recipe's 2,4,8)")
+    parser.add_argument("--dice-pool", choices=("image", "batch"), default=None,
+                        help="soft Dice per image (the recipe) or over the whole batch")
     parser.add_argument("--freeze-fraction", type=float, default=None,
                         help="share of the steps with the encoder of a pre-trained start frozen (default: the recipe's, 0)")
     parser.add_argument("--encoder-lr-factor", type=float, default=None,

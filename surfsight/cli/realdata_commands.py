@@ -36,6 +36,19 @@ def _progress(step: int, steps: int, loss: float) -> None:
         typer.echo(f"step {step + 1}/{steps}  loss {loss:.4f}", err=True)
 
 
+def _dilations(text: str) -> tuple[int, ...]:
+    """``--context``: 'none' (or '0') or comma-separated positive integers."""
+    if text.strip().lower() in ("none", "0", ""):
+        return ()
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or min(values) < 1:
+        raise _input_error(f"--context takes 'none' or comma-separated positive integers (e.g. 2,4,8), got {text!r}")
+    return values
+
+
 def finetune(
     pairs: Path = typer.Option(..., "--pairs", help="PAIRS.csv: columns image,mask (paths relative to the CSV)."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder for the fine-tuned model."),
@@ -46,7 +59,7 @@ def finetune(
     size: int = typer.Option(256, "--size", help="Working size: images are resized to SIZE x SIZE."),
     batch: int = typer.Option(8, "--batch", help="Crops per step."),
     crop: Optional[int] = typer.Option(
-        None, "--crop", help="Training crop side in pixels of the working size (default: half the side; 0: whole "
+        None, "--crop", help="Training crop side in pixels of the working size (default: three quarters of the side; 0: whole "
         "tiles). The network still predicts whole tiles."),
     seed: int = typer.Option(0, "--seed"),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
@@ -65,6 +78,9 @@ def finetune(
     copy_paste: Optional[float] = typer.Option(
         None, "--copy-paste", help="Probability that a training tile gets labelled defects of other tiles pasted "
         "onto it, blended and matched in brightness (default: the recipe's; 0: off)."),
+    context: Optional[str] = typer.Option(
+        None, "--context", help="Dilations of the context block added to a network without one, comma-separated "
+        "(default: the recipe's 2,4,8; 'none': no block)."),
     unlabelled: Optional[list[Path]] = typer.Option(
         None, "--unlabelled", help="Unlabelled images of the same parts (files or folders; repeat the option): "
         "a mean teacher learns from them too (semi-supervised; about twice the time per step)."),
@@ -82,6 +98,7 @@ def finetune(
             raise _input_error(f"--crop must be 0 (whole tiles) or a side in pixels, got {crop}")
         if time_limit is not None and time_limit < 0:
             raise _input_error(f"--time-limit must be 0 (none) or a number of seconds, got {time_limit}")
+        dilations = None if context is None else _dilations(context)
         listed = read_pairs(pairs)
         if threads:
             import torch
@@ -91,7 +108,8 @@ def finetune(
         settings = Settings(steps=steps, epochs=epochs, size=(size, size), batch=batch, seed=seed, device=device,
                             augment=augment, amp=not fp32, time_limit_s=time_limit or None, crop=crop,
                             prior_correction=not no_prior_correction,
-                            **({} if copy_paste is None else {"copy_paste": copy_paste}))
+                            **({} if copy_paste is None else {"copy_paste": copy_paste}),
+                            **({} if dilations is None else {"context": dilations}))
         if time_limit is None:
             settings.time_limit_s = default_time_limit(len(listed), settings)
             if settings.time_limit_s is not None:

@@ -52,6 +52,7 @@ class ModelConfig:
     tile: int = 128                   # training patch size and inference tile
     height_decoder: bool = False      # a second decoder for inputs without an image (see network)
     reconstruction_block: bool = False  # a residual block of its own before the reconstruction head (see network)
+    context_dilations: tuple[int, ...] = ()  # dilated context block on the coarsest level (see network); () none
     tasks: tuple[str, ...] = TASKS
     # per-target standardisation in the transformed space (set from training data)
     target_mean: list[float] = field(default_factory=list)

@@ -17,6 +17,14 @@
   the other: refitted on height maps alone it gained 0.05 height mIoU and lost the image masks
   entirely (docs/model.md), so each gets its own. The route is read from the input's
   image-presence channel, sample by sample.
+* Context block (``config.context_dilations``, e.g. ``(2, 4, 8)``): parallel dilated 3x3
+  convolutions on the coarsest encoder level, concatenated and projected back onto it as a
+  residual (atrous spatial pyramid pooling without its image-pooling branch, Chen et al.,
+  "Rethinking atrous convolution", arXiv 1706.05587, 2017; no image pooling, so a crop and a
+  whole tile see context of the same physical size). It widens the receptive field of every
+  output pixel by ``2 x 2^(depth-1) x max(dilations)`` pixels (128 at depth 4 with 8) for a few
+  per cent of the compute. Its projection starts at zero, so adding it to a trained network
+  (:meth:`SurfsightModel.add_context`, fine-tuning) leaves every output as it was.
 * Global head: mean and standard deviation of every encoder level over the whole surface
   (pooled statistics, so a surface larger than a tile is summarised exactly tile by tile),
   concatenated with the scale features, then an MLP with dropout (kept on at inference for MC
@@ -86,6 +94,24 @@ class Up(nn.Module):
         return self.block(torch.cat([x, skip], dim=1))
 
 
+class Context(nn.Module):
+    """Parallel dilated 3x3 convolutions (half the channels each, batch norm, SiLU), concatenated,
+    then a 1x1 projection added to the input; the projection is initialised to zero."""
+
+    def __init__(self, channels: int, dilations: tuple[int, ...]):
+        super().__init__()
+        width = max(channels // 2, 1)
+        self.branches = nn.ModuleList([
+            nn.Sequential(nn.Conv2d(channels, width, 3, padding=d, dilation=d, bias=False),
+                          nn.BatchNorm2d(width), nn.SiLU()) for d in dilations])
+        self.project = nn.Conv2d(width * len(dilations), channels, 1)
+        nn.init.zeros_(self.project.weight)
+        nn.init.zeros_(self.project.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.project(torch.cat([branch(x) for branch in self.branches], dim=1))
+
+
 class SurfsightModel(nn.Module):
     """Multi-task surface model. ``forward(x, scale)`` returns a dict of outputs:
 
@@ -102,6 +128,7 @@ class SurfsightModel(nn.Module):
         self.stem = nn.Sequential(nn.Conv2d(self.config.in_channels, c[0], 3, padding=1, bias=False),
                                   nn.BatchNorm2d(c[0]), nn.SiLU(), ResBlock(c[0], c[0]))
         self.down = nn.ModuleList([Down(c[i - 1], c[i]) for i in range(1, len(c))])
+        self.context = Context(c[-1], tuple(self.config.context_dilations)) if self.config.context_dilations else None
         self.up = nn.ModuleList([Up(c[i], c[i - 1], c[i - 1]) for i in range(len(c) - 1, 0, -1)])
         self.segment = nn.Conv2d(c[0], len(self.config.defect_classes), 1)
         self.reconstruct = self._reconstruction_head(c[0])
@@ -146,7 +173,25 @@ class SurfsightModel(nn.Module):
         feats = [self.stem(x)]
         for down in self.down:
             feats.append(down(feats[-1]))
+        if self.context is not None:
+            feats[-1] = self.context(feats[-1])
         return feats
+
+    def add_context(self, dilations: tuple[int, ...]) -> None:
+        """Give a network without one a context block (see the module docstring) whose projection is
+        zero, so that every output stays as it was until the block is trained; the configuration
+        records it, so the saved model is rebuilt with it."""
+        from dataclasses import replace
+
+        if self.context is not None:
+            raise ValueError(f"this network already has a context block (dilations {self.config.context_dilations})")
+        dilations = tuple(int(d) for d in dilations)
+        if not dilations or min(dilations) < 1:
+            raise ValueError(f"context dilations must be positive integers, got {dilations}")
+        device = next(self.parameters()).device
+        self.context = Context(self.config.channels[-1], dilations).to(device, memory_format=torch.channels_last)
+        self.context.train(self.training)
+        self.config = replace(self.config, context_dilations=dilations)
 
     @staticmethod
     def has_image(x: torch.Tensor) -> torch.Tensor:

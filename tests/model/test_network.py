@@ -146,3 +146,55 @@ def test_reconstruction_block_is_a_tower_of_the_reconstruction_alone(tmp_path):
     back = load_model(tmp_path)
     assert back.config.reconstruction_block
     assert torch.equal(back(x)["reconstruction"], out["reconstruction"])
+
+
+def test_context_block_starts_as_the_identity_widens_the_field_and_round_trips(tmp_path):
+    """A context block added to a trained network changes no output until trained; once its
+    projection is non-zero, an output pixel sees inputs beyond the plain network's receptive field;
+    the saved model is rebuilt with it."""
+    torch.manual_seed(0)
+    model = SurfsightModel(tiny_config())
+    x = model.prepare(np.random.default_rng(6).standard_normal((64, 64)) * 1e-6, None, 1e-6)
+    before = model(x)
+    model.add_context((2, 4))
+    assert model.config.context_dilations == (2, 4)
+    after = model(x)
+    for key in ("segmentation", "reconstruction", "parameters", "instrument"):
+        assert torch.equal(before[key], after[key])
+    with pytest.raises(ValueError, match="already"):
+        model.add_context((2,))
+    with pytest.raises(ValueError, match="positive"):
+        SurfsightModel(tiny_config()).add_context((0,))
+
+    def reach(net):                        # output pixel (0, 0) responds to an input change this far away
+        net.eval()
+        probe = torch.zeros(1, 5, 64, 64)
+        base = net.segment_logits(probe)[0, :, 0, 0]
+        for d in range(63, 0, -1):
+            moved = probe.clone()
+            moved[0, 3, d, d] = 10.0
+            if not torch.allclose(net.segment_logits(moved)[0, :, 0, 0], base):
+                return d
+        return 0
+
+    torch.nn.init.normal_(model.context.project.weight, std=0.5)
+    plain = SurfsightModel(tiny_config())
+    with torch.no_grad():
+        assert reach(model) > reach(plain)
+    save_model(model, tmp_path)
+    back = load_model(tmp_path)
+    assert back.config.context_dilations == (2, 4)
+    with torch.no_grad():
+        assert torch.equal(back(x)["segmentation"], model(x)["segmentation"])
+
+
+def test_a_network_with_a_context_block_exports_to_onnx(tmp_path):
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from surfsight.model.export import export_onnx, parity
+
+    torch.manual_seed(1)
+    model = SurfsightModel(tiny_config(context_dilations=(2, 4)))
+    torch.nn.init.normal_(model.context.project.weight, std=0.1)
+    path = export_onnx(model, tmp_path / "ctx.onnx", size=32)
+    assert max(parity(model, path, size=64).values()) < 1e-4

@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 
 from surfsight.cli import app
 from surfsight.errors import InputError
-from surfsight.model import load_model
+from surfsight.model import load_model, save_model
 from surfsight.realdata.finetune import (CPU_BUDGET_S, SMALL_SET, Settings, correct_prior, crop_side, default_steps,
                                          default_time_limit, finetune, loss_fn,
-                                         prior_shift)
+                                         prior_shift, recipe_steps)
 from surfsight.realdata.inputs import defect_logit, load_set, predict
 from surfsight.realdata.pairs import read_pairs
 
@@ -29,9 +29,9 @@ def test_default_schedule_grows_with_the_set():
     assert default_steps(5) == default_steps(10) < default_steps(50) < default_steps(429) <= default_steps(10**6)
 
 
-def test_default_crop_is_half_the_side_and_steps_keep_the_pixels_seen():
-    assert crop_side(Settings(), (256, 256)) == 128
-    assert crop_side(Settings(), (100, 300)) == 48          # half the shorter side, a multiple of 8
+def test_default_crop_is_three_quarters_of_the_side_and_steps_keep_the_pixels_seen():
+    assert crop_side(Settings(), (256, 256)) == 192
+    assert crop_side(Settings(), (100, 300)) == 72          # three quarters of the shorter side, a multiple of 8
     assert crop_side(Settings(), (24, 24)) == 16
     assert crop_side(Settings(crop=0), (256, 256)) == 0     # whole tiles
     assert crop_side(Settings(crop=96), (256, 256)) == 96
@@ -39,6 +39,7 @@ def test_default_crop_is_half_the_side_and_steps_keep_the_pixels_seen():
         crop_side(Settings(crop=-1), (256, 256))
     assert default_steps(50, 4.0) == 4 * default_steps(50) == 7200
     assert default_steps(20, 4.0) == 2880 and default_steps(6, 4.0) == 2760
+    assert recipe_steps(50, Settings(), (256, 256)) == 3200 and recipe_steps(20, Settings(), (256, 256)) == 1280
 
 
 def test_encoder_schedule_defaults_and_bad_values(tiny_model_dir, tiny_pairs):
@@ -61,7 +62,7 @@ def test_default_steps_follow_the_crop(tiny_model_dir, tiny_pairs):
     data = load_set(read_pairs(tiny_pairs / "PAIRS.csv"), (64, 64))
     model = load_model(tiny_model_dir)
     record = finetune(model, data, Settings(size=(64, 64), batch=2, time_limit_s=0.01))
-    assert record["crop"] == 32 and record["steps_planned"] == 4 * default_steps(6)
+    assert record["crop"] == 48 and record["steps_planned"] == round(default_steps(6) * 64 ** 2 / 48 ** 2)
     record = finetune(model, data, Settings(size=(64, 64), batch=2, crop=0, time_limit_s=0.01))
     assert record["crop"] == 0 and record["steps_planned"] == default_steps(6)
 
@@ -79,11 +80,11 @@ def test_cli_finetune_applies_the_cpu_budget_unless_lifted(tiny_model_dir, tiny_
 
     common = ["finetune", "--pairs", str(tiny_pairs / "PAIRS.csv"), "--model", str(tiny_model_dir), "--size", "64",
               "--batch", "2"]
-    monkeypatch.setattr(ft, "CPU_BUDGET_S", 0.5)          # the recipe's 2760 steps for 6 images, cut short
+    monkeypatch.setattr(ft, "CPU_BUDGET_S", 0.5)          # the recipe's 1227 steps for 6 images, cut short
     result = runner.invoke(app, [*common, "--out", str(tmp_path / "d")])
     assert result.exit_code == 0, result.output
     record = load_model(tmp_path / "d").metadata["realdata"]
-    assert record["time_limit_s"] == 0.5 and record["steps"] < record["steps_planned"] == 2760
+    assert record["time_limit_s"] == 0.5 and record["steps"] < record["steps_planned"] == round(690 * 64 ** 2 / 48 ** 2)
     assert "bounded to 0.5 s on the CPU" in result.output
     result = runner.invoke(app, [*common, "--out", str(tmp_path / "a"), "--epochs", "0.5"])
     assert result.exit_code == 0, result.output
@@ -100,6 +101,24 @@ def test_loss_is_low_for_right_and_high_for_wrong_logits():
     right = torch.where(target > 0, 8.0, -8.0)
     assert float(loss_fn(right, target)) < 0.01
     assert float(loss_fn(-right, target)) > 1.5
+
+
+def test_batch_dice_pools_the_pixels_of_the_batch():
+    """Per image, a pin-hole missed costs as much as a large defect missed; pooled over the batch
+    the large defect dominates, as in an IoU pooled over a set."""
+    target = torch.zeros(2, 1, 8, 8)
+    target[0, ..., :6, :6] = 1          # a large defect, found
+    target[1, ..., 0, 0] = 1            # a pin-hole, missed
+    logit = torch.where(target > 0, 8.0, -8.0)
+    logit[1, ..., 0, 0] = -8.0
+    bce = float(torch.nn.functional.binary_cross_entropy_with_logits(logit, target))
+    image_dice, batch_dice = float(loss_fn(logit, target)) - bce, float(loss_fn(logit, target, pool="batch")) - bce
+    assert image_dice == pytest.approx(0.5 * (1 - 1 / 2), abs=5e-3)            # (0 + (1 - 1/2)) / 2
+    assert batch_dice == pytest.approx(1 - (2 * 36 + 1) / (36 + 37 + 1), abs=2e-3)
+    single = target[:1], logit[:1]
+    assert float(loss_fn(single[1], single[0], pool="batch")) == pytest.approx(float(loss_fn(single[1], single[0])))
+    with pytest.raises(InputError, match="dice_pool"):
+        loss_fn(logit, target, pool="set")
 
 
 def test_defect_logit_is_one_minus_background():
@@ -176,6 +195,24 @@ def test_finetune_same_seed_same_weights(tiny_model_dir, tiny_pairs):
     assert torch.equal(a.state_dict()["segment.weight"], b.state_dict()["segment.weight"])
 
 
+def test_finetune_adds_a_context_block_that_trains_and_is_saved(tiny_model_dir, tiny_pairs, tmp_path):
+    data = load_set(read_pairs(tiny_pairs / "PAIRS.csv"), (64, 64))
+    model = load_model(tiny_model_dir)
+    assert model.context is None
+    record = finetune(model, data, Settings(**FAST, context=(2, 4)))
+    assert record["settings"]["context"] == (2, 4) and model.config.context_dilations == (2, 4)
+    assert model.context.project.weight.abs().sum() > 0            # trained away from its zero start
+    save_model(model, tmp_path / "ctx")
+    back = load_model(tmp_path / "ctx")
+    assert back.config.context_dilations == (2, 4)
+    np.testing.assert_array_equal(predict(back, data.images, data.kind, data.spacing),
+                                  predict(model, data.images, data.kind, data.spacing))
+    again = finetune(back, data, Settings(**FAST, context=(2, 4)))    # already there: kept, trained on
+    assert again["settings"]["context"] == (2, 4)
+    with pytest.raises(InputError, match="dilations"):
+        finetune(load_model(tiny_model_dir), data, Settings(**FAST, context=(0,)))
+
+
 def test_cli_finetune_segment_evaluate(tiny_model_dir, tiny_pairs, tmp_path):
     out = tmp_path / "tuned"
     result = runner.invoke(app, ["finetune", "--pairs", str(tiny_pairs / "PAIRS.csv"), "--out", str(out),
@@ -221,6 +258,21 @@ def test_cli_errors_are_one_line(tmp_path, tiny_model_dir):
     assert result.exit_code == 2 and "nope" in result.output
     result = runner.invoke(app, ["finetune", "--pairs", str(bad), "--out", str(tmp_path / "o"), "--crop", "-4"])
     assert result.exit_code == 2 and "--crop" in result.output and not (tmp_path / "o").exists()
+    for value in ("2,x", "0,2", "-1"):
+        result = runner.invoke(app, ["finetune", "--pairs", str(bad), "--out", str(tmp_path / "o"), "--context", value])
+        assert result.exit_code == 2 and "--context" in result.output and not (tmp_path / "o").exists()
+
+
+def test_cli_finetune_context_option(tiny_model_dir, tiny_pairs, tmp_path):
+    common = ["finetune", "--pairs", str(tiny_pairs / "PAIRS.csv"), "--model", str(tiny_model_dir), "--size", "64",
+              "--steps", "2", "--batch", "2", "--crop", "32"]
+    assert runner.invoke(app, [*common, "--out", str(tmp_path / "a")]).exit_code == 0
+    assert load_model(tmp_path / "a").config.context_dilations == (2, 4, 8)          # the recipe's
+    assert runner.invoke(app, [*common, "--out", str(tmp_path / "b"), "--context", "none"]).exit_code == 0
+    plain = load_model(tmp_path / "b")
+    assert plain.config.context_dilations == () and plain.context is None
+    assert runner.invoke(app, [*common, "--out", str(tmp_path / "c"), "--context", "3,6"]).exit_code == 0
+    assert load_model(tmp_path / "c").config.context_dilations == (3, 6)
 
 
 def test_bf16_only_where_the_device_computes_it_natively(monkeypatch, tiny_model_dir, tiny_pairs):
