@@ -81,7 +81,8 @@ def run(args) -> dict:
     import torch
 
     from surfsight.realdata import splits
-    from surfsight.realdata.finetune import Settings, build_model, correct_prior, finetune, recipe_steps
+    from surfsight.realdata.finetune import (Settings, build_model, correct_prior, finetune, parse_dilations,
+                                             recipe_steps)
     from surfsight.realdata.inputs import load_set, predict, tta_views
     from surfsight.realdata.metrics import by_group, segmentation_report
 
@@ -127,9 +128,7 @@ def run(args) -> dict:
                                     **({} if args.copy_paste is None else {"copy_paste": args.copy_paste}),
                                     copy_paste_good=not args.copy_paste_defective_only,
                                     **({} if args.dice_pool is None else {"dice_pool": args.dice_pool}),
-                                    **({} if args.context is None else
-                                       {"context": () if args.context == "none"
-                                        else tuple(int(d) for d in args.context.split(","))}),
+                                    **({} if args.context is None else {"context": parse_dilations(args.context, "--context")}),
                                     **{name: value for name, value in (("lr", args.lr), ("weight_decay", args.weight_decay),
                                                                        ("copy_paste_most", args.copy_paste_most))
                                        if value is not None},

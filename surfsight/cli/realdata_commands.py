@@ -36,19 +36,6 @@ def _progress(step: int, steps: int, loss: float) -> None:
         typer.echo(f"step {step + 1}/{steps}  loss {loss:.4f}", err=True)
 
 
-def _dilations(text: str) -> tuple[int, ...]:
-    """``--context``: 'none' (or '0') or comma-separated positive integers."""
-    if text.strip().lower() in ("none", "0", ""):
-        return ()
-    try:
-        values = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        values = ()
-    if not values or min(values) < 1:
-        raise _input_error(f"--context takes 'none' or comma-separated positive integers (e.g. 2,4,8), got {text!r}")
-    return values
-
-
 def finetune(
     pairs: Path = typer.Option(..., "--pairs", help="PAIRS.csv: columns image,mask (paths relative to the CSV)."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder for the fine-tuned model."),
@@ -87,7 +74,7 @@ def finetune(
 ) -> None:
     """Fine-tune the model on labelled real images (defect vs background) and save it."""
     from ..realdata.augment import Augment
-    from ..realdata.finetune import Settings, default_time_limit, train_pairs
+    from ..realdata.finetune import Settings, default_time_limit, parse_dilations, train_pairs
     from ..realdata.inputs import model_api
     from ..realdata.pairs import read_pairs
 
@@ -98,7 +85,7 @@ def finetune(
             raise _input_error(f"--crop must be 0 (whole tiles) or a side in pixels, got {crop}")
         if time_limit is not None and time_limit < 0:
             raise _input_error(f"--time-limit must be 0 (none) or a number of seconds, got {time_limit}")
-        dilations = None if context is None else _dilations(context)
+        dilations = None if context is None else parse_dilations(context, "--context")
         listed = read_pairs(pairs)
         if threads:
             import torch

@@ -81,6 +81,24 @@ from .crops import crop_shape, sample_crops
 from .inputs import DEFAULT_SIZE, ImageSet, defect_logit, model_input
 
 
+#: How the soft Dice term of :func:`loss_fn` is pooled: per image, then averaged, or over the batch.
+DICE_POOLS = ("image", "batch")
+
+
+def parse_dilations(text: str, option: str = "context") -> tuple[int, ...]:
+    """Context-block dilations from text: ``'none'`` (or ``'0'``, or nothing) for no block, else
+    comma-separated positive integers (``'2,4,8'``); ``option`` names the input in the error."""
+    if text.strip().lower() in ("none", "0", ""):
+        return ()
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or min(values) < 1:
+        raise InputError(f"{option} takes 'none' or comma-separated positive integers (e.g. 2,4,8), got {text!r}")
+    return values
+
+
 @dataclass
 class Settings:
     """Knobs of :func:`finetune` (the defaults are the recipe of the module docstring)."""
@@ -292,8 +310,8 @@ def loss_fn(logit, target, dice_weight: float = 1.0, pool: str = "image"):
     """
     import torch.nn.functional as F
 
-    if pool not in ("image", "batch"):
-        raise InputError(f"finetune: dice_pool is 'image' or 'batch', got {pool!r}")
+    if pool not in DICE_POOLS:
+        raise InputError(f"finetune: dice_pool is one of {DICE_POOLS}, got {pool!r}")
     bce = F.binary_cross_entropy_with_logits(logit, target)
     p = logit.sigmoid()
     dims = (1, 2, 3) if pool == "image" else (0, 1, 2, 3)
@@ -337,8 +355,8 @@ def finetune(model, data: ImageSet, settings: Settings = Settings(),
         raise InputError(f"finetune: freeze_fraction is a share of the steps in [0, 1), got {s.freeze_fraction}")
     if s.encoder_lr_factor is not None and not (math.isfinite(s.encoder_lr_factor) and s.encoder_lr_factor > 0):
         raise InputError(f"finetune: encoder_lr_factor must be positive, got {s.encoder_lr_factor}")
-    if s.dice_pool not in ("image", "batch"):
-        raise InputError(f"finetune: dice_pool is 'image' or 'batch', got {s.dice_pool!r}")
+    if s.dice_pool not in DICE_POOLS:       # checked before the model is touched (a context block is added to it)
+        raise InputError(f"finetune: dice_pool is one of {DICE_POOLS}, got {s.dice_pool!r}")
     if s.copy_paste_most < 1:
         raise InputError(f"finetune: copy_paste_most must be at least 1, got {s.copy_paste_most}")
     size = tuple(data.images.shape[-2:])

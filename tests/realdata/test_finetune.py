@@ -370,3 +370,13 @@ def test_tta_averages_the_views_and_undoes_them(tiny_model_dir, tiny_pairs):
     assert not np.allclose(plain, mirrored, atol=1e-3)          # the views differ, so the test means something
     odd = load_set(read_pairs(tiny_pairs / "PAIRS.csv"), (60, 44))
     assert predict(model, odd.images, odd.kind, odd.spacing).shape == (6, 60, 44)
+
+
+def test_parse_dilations_reads_none_or_positive_integers():
+    from surfsight.realdata.finetune import parse_dilations
+
+    assert parse_dilations("2,4,8") == (2, 4, 8) and parse_dilations(" 3 ") == (3,)
+    assert parse_dilations("none") == parse_dilations("0") == parse_dilations("") == ()
+    for bad in ("2,x", "0,2", "-1", "2,,4"):
+        with pytest.raises(InputError, match="--ctx takes"):
+            parse_dilations(bad, "--ctx")
