@@ -210,6 +210,8 @@ def write(args, payload: dict) -> Path:
 
 
 def main(argv=None) -> None:
+    from surfsight.realdata.finetune import DICE_POOLS
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--labels", default="20,50,all", help="comma-separated numbers of labels, or 'all'")
     parser.add_argument("--seeds", default="0,1,2")
@@ -222,7 +224,7 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, default=None, help="fixed steps (default: the recipe's, x --steps-scale)")
     parser.add_argument("--steps-scale", type=float, default=1.0)
     parser.add_argument("--crop", type=int, default=None,
-                        help="training crop side in pixels of the 256 x 256 tiles (0: whole tiles; default: the recipe's, 128)")
+                        help="training crop side in pixels of the 256 x 256 tiles (0: whole tiles; default: the recipe's, 192)")
     parser.add_argument("--time-limit", type=float, default=None,
                         help="seconds of training per run; the schedule runs over the time (see finetune)")
     parser.add_argument("--no-prior-correction", action="store_true",
@@ -240,7 +242,7 @@ def main(argv=None) -> None:
     parser.add_argument("--context", default=None,
                         help="dilations of the context block added before fine-tuning, comma-separated, or 'none' "
                         "(default: the recipe's 2,4,8)")
-    parser.add_argument("--dice-pool", choices=("image", "batch"), default=None,
+    parser.add_argument("--dice-pool", choices=DICE_POOLS, default=None,
                         help="soft Dice per image (the recipe) or over the whole batch")
     parser.add_argument("--freeze-fraction", type=float, default=None,
                         help="share of the steps with the encoder of a pre-trained start frozen (default: the recipe's, 0)")
